@@ -1,0 +1,9 @@
+// barstore/barstore.hpp: the whole public API.
+#pragma once
+#include "barstore/decimal.hpp"
+#include "barstore/error.hpp"
+#include "barstore/ingest.hpp"
+#include "barstore/query.hpp"
+#include "barstore/store.hpp"
+#include "barstore/time.hpp"
+#include "barstore/types.hpp"

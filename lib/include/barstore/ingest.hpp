@@ -1,0 +1,60 @@
+// barstore/ingest.hpp: parse CSV and Databento DBN files into validated series batches.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "barstore/types.hpp"
+
+namespace barstore {
+
+/// Bars of one series, ready for Store::write. Every bar has passed check_bars().
+struct SeriesBatch {
+    SeriesKey key;
+    Scale scale;
+    BarColumns bars;
+};
+
+enum class FileFormat { auto_detect, csv, dbn };
+enum class Stamp { start, end };
+
+/// Called now and then with bytes consumed so far; the CLI draws a progress bar from it.
+using ProgressFn = std::function<void(std::uint64_t done_bytes, std::uint64_t total_bytes)>;
+
+struct ParseOptions {
+    std::string symbol;                 ///< CSV: default the file name's stem; DBN: renames a single-symbol file
+    std::optional<Duration> timeframe;  ///< CSV: default the smallest step between bars; DBN: must match
+    std::string tz = "UTC";             ///< IANA zone of naive CSV text timestamps
+    Stamp stamp = Stamp::start;         ///< Stamp::end: a CSV stamp T means the bar [T - tf, T)
+    ProgressFn progress;                ///< optional
+};
+
+/// Reads `path` and decodes it (format from the first bytes when auto_detect: DBN magic or a
+/// zstd frame mean DBN, anything else CSV). All or nothing: the first bad byte throws
+/// InvalidInput `FILE:LINE: error: REASON (got 'TEXT')` (DBN: `FILE:byte N: ...`).
+/// Throws IoError if the file cannot be read.
+std::vector<SeriesBatch> parse_file(const std::filesystem::path& path, FileFormat format,
+                                    const ParseOptions& opts);
+
+/// The same on bytes already in memory; `name` is used in messages and as the default symbol.
+std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& name,
+                                   const ParseOptions& opts);
+std::vector<SeriesBatch> parse_dbn(std::span<const std::byte> data, const std::string& name,
+                                   const ParseOptions& opts);
+
+/// The store's invariants for one series: low <= min(open, close), high >= max(open, close),
+/// volume >= 0, ts strictly increasing and a multiple of `base` since the epoch.
+/// Returns the index of the first bad bar and why, or nullopt if all hold.
+struct BarProblem {
+    std::size_t index;
+    std::string reason;
+};
+std::optional<BarProblem> check_bars(const BarColumns& bars, Duration base);
+
+}  // namespace barstore

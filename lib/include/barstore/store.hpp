@@ -1,0 +1,85 @@
+// barstore/store.hpp: open a store, write series batches, read bars back as columns.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "barstore/ingest.hpp"
+#include "barstore/types.hpp"
+
+namespace barstore {
+
+struct StoreOptions {
+    bool read_only = false;
+    /// LMDB map size: address space, not disk; sparse files make a large default free.
+    std::uint64_t map_size_bytes = std::uint64_t{1} << 40;
+    unsigned max_readers = 1024;
+};
+
+/// What the catalog records about one series.
+struct SeriesInfo {
+    SeriesKey key;
+    Scale scale;
+    std::uint64_t rows = 0;
+    std::uint64_t chunks = 0;
+    std::uint64_t stored_bytes = 0;  ///< sum of chunk value sizes (keys and LMDB pages excluded)
+    std::uint64_t generation = 0;    ///< changes with every write to the series
+    Timestamp first{}, last{};       ///< first and last bar's ts; meaningless when rows == 0
+};
+
+enum class WriteMode {
+    append,   ///< bars must start after the series' last bar
+    replace,  ///< bars replace the stored bars in [first new ts, last new ts]
+};
+
+/// One chunk that failed verification.
+struct VerifyProblem {
+    SeriesKey key;
+    Timestamp first{}, last{};  ///< the chunk's time range as its key and header say
+    std::string reason;
+};
+
+class Store {
+public:
+    /// Opens (read-write: creates) the store in `dir`. Throws IoError, CorruptData.
+    static Store open(const std::filesystem::path& dir, StoreOptions opts = {});
+    Store(Store&&) noexcept;
+    Store& operator=(Store&&) noexcept;
+    ~Store();
+
+    /// Writes every batch in one LMDB transaction: all of it or nothing. Batches must pass
+    /// check_bars. Throws InvalidInput (bars at or before the last bar without replace, a scale
+    /// that cannot be reconciled, a base that differs), StorageFull, IoError.
+    /// A batch with more decimals than the series has rescales the stored series; one with fewer
+    /// is scaled up to the series' decimals (docs/format.md, "Scale").
+    void write(std::span<const SeriesBatch> batches, WriteMode mode = WriteMode::append);
+
+    std::vector<SeriesInfo> list() const;
+    std::optional<SeriesInfo> info(const SeriesKey& key) const;
+    /// Every series with this symbol, finest base first.
+    std::vector<SeriesInfo> find(std::string_view symbol) const;
+
+    /// Bars with ts in [from, to). Empty if the series is unknown. The result is owned.
+    /// Each call is one short read transaction. Throws CorruptData naming the chunk.
+    BarColumns read(const SeriesKey& key, Timestamp from, Timestamp to) const;
+    /// The last `n` bars with ts < before (fewer if the series is shorter).
+    BarColumns read_last(const SeriesKey& key, std::size_t n, Timestamp before) const;
+
+    /// Decodes every chunk, checks checksums and invariants; returns each bad chunk.
+    std::vector<VerifyProblem> verify() const;
+
+    const std::filesystem::path& path() const noexcept;
+
+private:
+    struct Impl;  // keeps lmdb.h and zstd.h out of public headers
+    explicit Store(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace barstore

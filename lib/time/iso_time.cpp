@@ -1,0 +1,104 @@
+// time/iso_time.cpp: ISO 8601 text <-> Timestamp. Naive text means UTC; a `Z` or `+HH:MM`
+// suffix is honoured. Fractions keep full nanosecond precision.
+#include <cctype>
+#include <string>
+
+#include <date/date.h>
+
+#include "barstore/error.hpp"
+#include "barstore/time.hpp"
+
+namespace barstore {
+
+namespace {
+
+struct Cursor {
+    std::string_view s;
+    std::size_t i = 0;
+    bool eof() const { return i >= s.size(); }
+    bool take(char c) {
+        if (!eof() && s[i] == c) { ++i; return true; }
+        return false;
+    }
+    bool digits(int n, int& out) {
+        out = 0;
+        for (int k = 0; k < n; ++k, ++i) {
+            if (eof() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+            out = out * 10 + (s[i] - '0');
+        }
+        return true;
+    }
+};
+
+}  // namespace
+
+Timestamp parse_time(std::string_view text) {
+    const auto bad = [&]() -> Timestamp {
+        throw InvalidInput("bad time '" + std::string(text) +
+                           "': expected ISO 8601 like 2022-01-15T10:00:00Z or 2022-01-15 10:00");
+    };
+    Cursor c{text};
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+    if (!c.digits(4, y) || !c.take('-') || !c.digits(2, mo) || !c.take('-') || !c.digits(2, d)) return bad();
+    const date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(mo)},
+                                   date::day{static_cast<unsigned>(d)}};
+    if (!ymd.ok()) return bad();
+    std::int64_t frac_ns = 0;
+    if (c.take('T') || c.take(' ')) {
+        if (!c.digits(2, h) || !c.take(':') || !c.digits(2, mi)) return bad();
+        if (c.take(':')) {
+            if (!c.digits(2, se)) return bad();
+            if (c.take('.') || c.take(',')) {
+                int n = 0;
+                std::int64_t scale = 100'000'000;
+                while (!c.eof() && std::isdigit(static_cast<unsigned char>(c.s[c.i]))) {
+                    if (++n > 9) return bad();
+                    frac_ns += (c.s[c.i++] - '0') * scale;
+                    scale /= 10;
+                }
+                if (n == 0) return bad();
+            }
+        }
+        if (h > 23 || mi > 59 || se > 59) return bad();
+    }
+    std::int64_t offset_s = 0;
+    if (c.take('Z') || c.take('z')) {
+    } else if (!c.eof() && (c.s[c.i] == '+' || c.s[c.i] == '-')) {
+        const int sign = c.s[c.i++] == '-' ? -1 : 1;
+        int oh = 0, om = 0;
+        if (!c.digits(2, oh)) return bad();
+        c.take(':');
+        if (!c.digits(2, om) || oh > 23 || om > 59) return bad();
+        offset_s = sign * (oh * 3600 + om * 60);
+    }
+    if (!c.eof()) return bad();
+    const auto days = date::sys_days{ymd}.time_since_epoch().count();
+    const std::int64_t secs = days * 86400LL + h * 3600LL + mi * 60LL + se - offset_s;
+    return Timestamp{Duration{secs * 1'000'000'000LL + frac_ns}};
+}
+
+std::string format_time(Timestamp t) {
+    const auto ns = t.time_since_epoch().count();
+    // Floor division so times before 1970 print correctly.
+    std::int64_t secs = ns / 1'000'000'000;
+    std::int64_t frac = ns % 1'000'000'000;
+    if (frac < 0) { frac += 1'000'000'000; --secs; }
+    std::int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) { sod += 86400; --days; }
+    const date::year_month_day ymd{date::sys_days{date::days{days}}};
+    char buf[64];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld",
+                          static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                          static_cast<unsigned>(ymd.day()), static_cast<long long>(sod / 3600),
+                          static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60));
+    std::string out(buf, static_cast<std::size_t>(n));
+    if (frac != 0) {
+        std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(frac));
+        std::string f(buf);
+        while (f.back() == '0') f.pop_back();
+        out += f;
+    }
+    return out + "Z";
+}
+
+}  // namespace barstore

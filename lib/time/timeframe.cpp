@@ -1,0 +1,74 @@
+// time/timeframe.cpp: timeframe strings users write <-> Duration, one canonical spelling out.
+#include <cctype>
+#include <string>
+
+#include "barstore/error.hpp"
+#include "barstore/time.hpp"
+
+namespace barstore {
+
+namespace {
+
+constexpr std::int64_t kSecond = 1'000'000'000;
+
+const char* const kAccepted =
+    "accepted: N followed by s/sec/second(s), m/min/minute(s), h/hr/hour(s), d/day(s), "
+    "w/week(s), e.g. 30s, 1m, 5min, 5 minutes, 1h, 2 hours, 1d, 1w; or minute/hour/day/week";
+
+std::int64_t unit_ns(std::string unit) {
+    for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (unit == "s" || unit == "sec" || unit == "secs" || unit == "second" || unit == "seconds")
+        return kSecond;
+    if (unit == "m" || unit == "min" || unit == "mins" || unit == "minute" || unit == "minutes")
+        return 60 * kSecond;
+    if (unit == "h" || unit == "hr" || unit == "hrs" || unit == "hour" || unit == "hours")
+        return 3600 * kSecond;
+    if (unit == "d" || unit == "day" || unit == "days") return 86400 * kSecond;
+    if (unit == "w" || unit == "wk" || unit == "week" || unit == "weeks") return 7 * 86400 * kSecond;
+    return 0;
+}
+
+}  // namespace
+
+Duration parse_timeframe(std::string_view text) {
+    const auto bad = [&]() -> Duration {
+        throw InvalidInput("bad timeframe '" + std::string(text) + "': " + kAccepted);
+    };
+    std::size_t i = 0;
+    while (i < text.size() && text[i] == ' ') ++i;
+    std::int64_t n = 0;
+    bool have_n = false;
+    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+        n = n * 10 + (text[i] - '0');
+        if (n > 1'000'000) return bad();
+        have_n = true;
+    }
+    while (i < text.size() && text[i] == ' ') ++i;
+    std::string unit(text.substr(i));
+    while (!unit.empty() && unit.back() == ' ') unit.pop_back();
+    // `M` alone is month in pandas and minute elsewhere: refuse the ambiguity.
+    if (unit == "M") return bad();
+    const auto u = unit_ns(unit);
+    if (u == 0) return bad();
+    if (!have_n) {
+        // Bare unit names only in their long form: `minute`, `hour`, not `m`.
+        if (unit.size() < 3) return bad();
+        n = 1;
+    }
+    if (n <= 0) return bad();
+    return Duration{n * u};
+}
+
+std::string format_timeframe(Duration tf) {
+    const auto ns = tf.count();
+    if (ns <= 0) return std::to_string(ns) + "ns";
+    struct Unit { std::int64_t ns; const char* suffix; };
+    for (const Unit u : {Unit{7 * 86400 * kSecond, "w"}, Unit{86400 * kSecond, "d"},
+                         Unit{3600 * kSecond, "h"}, Unit{60 * kSecond, "m"}, Unit{kSecond, "s"},
+                         Unit{1'000'000, "ms"}, Unit{1'000, "us"}, Unit{1, "ns"}}) {
+        if (ns % u.ns == 0) return std::to_string(ns / u.ns) + u.suffix;
+    }
+    return std::to_string(ns) + "ns";
+}
+
+}  // namespace barstore
