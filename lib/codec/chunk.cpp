@@ -1,1 +1,382 @@
-// stub: being written
+// codec/chunk.cpp: encodes bars into self-describing chunks and decodes them back exactly.
+// Invariant: decode(encode(x)) == x for any int64 columns (arithmetic wraps mod 2^64), and no
+// byte of a chunk is trusted before its checksum and every size in its header are checked.
+#include "codec/chunk.hpp"
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <string>
+
+#include "barstore/error.hpp"
+#include "codec/varint.hpp"
+
+namespace barstore::codec {
+
+namespace {
+
+using u64 = std::uint64_t;
+using i64 = std::int64_t;
+
+// Little-endian field access by memcpy: chunk bytes come from LMDB pages with no alignment.
+template <class T>
+void put(std::byte* p, T v) {
+    std::memcpy(p, &v, sizeof v);
+}
+template <class T>
+T get(const std::byte* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+[[noreturn]] void corrupt(const std::string& why) { throw CorruptData("corrupt chunk: " + why); }
+
+u64 checksum_of(std::span<const std::byte> chunk) {
+    // Covers everything but the checksum field itself (bytes 32..39).
+    XXH3_state_t* st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    XXH3_64bits_update(st, chunk.data(), 32);
+    XXH3_64bits_update(st, chunk.data() + 40, chunk.size() - 40);
+    const u64 h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return h;
+}
+
+struct Contexts {
+    ZSTD_CCtx* c = ZSTD_createCCtx();
+    ZSTD_DCtx* d = ZSTD_createDCtx();
+    ~Contexts() {
+        ZSTD_freeCCtx(c);
+        ZSTD_freeDCtx(d);
+    }
+};
+// One context per thread: creating them per chunk costs more than compressing a small chunk.
+Contexts& contexts() {
+    thread_local Contexts ctx;
+    return ctx;
+}
+
+u64 magnitude(i64 r) { return r < 0 ? 0 - static_cast<u64>(r) : static_cast<u64>(r); }
+
+// Residuals of one column, computed with wrapping arithmetic so any int64 input round-trips.
+void residuals(Transform t, const BarColumns& b, std::size_t first, std::size_t n, i64 base,
+               const std::vector<i64>& x, std::vector<i64>& r) {
+    r.resize(n);
+    auto sub = [](i64 a, i64 c) { return static_cast<i64>(static_cast<u64>(a) - static_cast<u64>(c)); };
+    switch (t) {
+        case Transform::plain:
+            for (std::size_t i = 0; i < n; ++i) r[i] = sub(x[first + i], base);
+            break;
+        case Transform::delta: {
+            i64 prev = base;
+            for (std::size_t i = 0; i < n; ++i) r[i] = sub(x[first + i], prev), prev = x[first + i];
+            break;
+        }
+        case Transform::delta2: {
+            i64 prev = base, prev_d = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                const i64 d = sub(x[first + i], prev);
+                r[i] = sub(d, prev_d);
+                prev = x[first + i];
+                prev_d = d;
+            }
+            break;
+        }
+        case Transform::from_prev_close: {
+            i64 prev_close = base;
+            for (std::size_t i = 0; i < n; ++i)
+                r[i] = sub(b.open[first + i], prev_close), prev_close = b.close[first + i];
+            break;
+        }
+        case Transform::above_body:
+            for (std::size_t i = 0; i < n; ++i)
+                r[i] = sub(b.high[first + i], std::max(b.open[first + i], b.close[first + i]));
+            break;
+        case Transform::below_body:
+            for (std::size_t i = 0; i < n; ++i)
+                r[i] = sub(std::min(b.open[first + i], b.close[first + i]), b.low[first + i]);
+            break;
+        case Transform::from_open:
+            for (std::size_t i = 0; i < n; ++i) r[i] = sub(b.close[first + i], b.open[first + i]);
+            break;
+    }
+}
+
+// Which transforms a column may use; the decoder rejects others (docs/format.md).
+bool allowed(std::size_t col, Transform t) {
+    switch (t) {
+        case Transform::plain:
+        case Transform::delta: return true;
+        case Transform::delta2: return col == 0;
+        case Transform::from_prev_close: return col == 1;
+        case Transform::above_body: return col == 2;
+        case Transform::below_body: return col == 3;
+        case Transform::from_open: return col == 4;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std::size_t last,
+                                    const EncodeOptions& opts) {
+    const std::size_t n = last - first;
+    if (last <= first || last > b.size() || n > UINT32_MAX)
+        throw InvalidInput("encode_chunk: bad row range");
+
+    for (std::size_t c = 0; c < kColumns; ++c)
+        if (!allowed(c, opts.transforms[c])) throw InvalidInput("encode_chunk: transform not allowed");
+    const std::vector<i64>* cols[kColumns] = {&b.ts, &b.open, &b.high, &b.low, &b.close, &b.volume};
+
+    ChunkHeader h;
+    h.rows = static_cast<std::uint32_t>(n);
+    h.first_ts = b.ts[first];
+    h.last_ts = b.ts[last - 1];
+
+    std::vector<std::byte> out(kHeaderBytes);
+    std::vector<i64> r;
+    std::vector<u64> q(n);
+    std::vector<std::byte> packed;
+    auto& ctx = contexts();
+    for (std::size_t c = 0; c < kColumns; ++c) {
+        auto& d = h.columns[c];
+        d.transform = opts.transforms[c];
+        const auto& x = *cols[c];
+        if (d.transform == Transform::plain) {
+            d.base = *std::min_element(x.begin() + static_cast<std::ptrdiff_t>(first),
+                                       x.begin() + static_cast<std::ptrdiff_t>(last));
+        } else if (d.transform == Transform::delta || d.transform == Transform::delta2) {
+            d.base = x[first];
+        } else if (d.transform == Transform::from_prev_close) {
+            d.base = b.open[first];
+        }
+        residuals(d.transform, b, first, n, d.base, x, r);
+        // A common divisor removes the scale's unused decimals (whole-dollar prices at 2
+        // decimals, minute timestamps in ns) before any bytes are spent on them.
+        u64 g = 0;
+        bool non_negative = true;
+        for (auto v : r) {
+            non_negative &= v >= 0;
+            // Most values are multiples of the running divisor: one modulo, no Euclid.
+            const u64 m = magnitude(v);
+            if (g != 1 && m != 0 && (g == 0 || m % g != 0)) g = std::gcd(g, m);
+        }
+        d.divisor = g == 0 ? 1 : g;
+        for (std::size_t i = 0; i < n; ++i) {
+            const u64 m = magnitude(r[i]) / d.divisor;
+            q[i] = non_negative ? m : zigzag(r[i] < 0 ? static_cast<i64>(0 - m) : static_cast<i64>(m));
+        }
+        packed.clear();
+        if (opts.varint) {
+            d.packing = non_negative ? Packing::varint_unsigned : Packing::varint_zigzag;
+            varint_pack(q, packed);
+        } else {
+            d.packing = non_negative ? Packing::shuffle_unsigned : Packing::shuffle_zigzag;
+            d.width = static_cast<std::uint8_t>(byte_width(q));
+            shuffle_pack(q, d.width, packed);
+        }
+        d.packed_bytes = static_cast<std::uint32_t>(packed.size());
+        const std::size_t pos = out.size();
+        out.resize(pos + ZSTD_compressBound(packed.size()));
+        const std::size_t z = ZSTD_compressCCtx(ctx.c, out.data() + pos, out.size() - pos, packed.data(),
+                                                packed.size(), opts.zstd_level);
+        if (ZSTD_isError(z)) throw Error(Errc::internal, std::string("zstd: ") + ZSTD_getErrorName(z));
+        // Tiny or incompressible columns are stored as is: a zstd frame costs more than it saves.
+        if (z >= packed.size()) {
+            d.compression = Compression::none;
+            std::memcpy(out.data() + pos, packed.data(), packed.size());
+            out.resize(pos + packed.size());
+        } else {
+            d.compression = Compression::zstd;
+            out.resize(pos + z);
+        }
+        d.stored_bytes = static_cast<std::uint32_t>(out.size() - pos);
+    }
+    h.payload_bytes = static_cast<std::uint32_t>(out.size() - kHeaderBytes);
+
+    std::byte* p = out.data();
+    put<std::uint32_t>(p + 0, kChunkMagic);
+    put<std::uint16_t>(p + 4, h.version);
+    put<std::uint16_t>(p + 6, static_cast<std::uint16_t>(kHeaderBytes));
+    put<std::uint32_t>(p + 8, h.rows);
+    put<std::uint32_t>(p + 12, h.payload_bytes);
+    put<i64>(p + 16, h.first_ts);
+    put<i64>(p + 24, h.last_ts);
+    for (std::size_t c = 0; c < kColumns; ++c) {
+        std::byte* q2 = p + kFixedHeaderBytes + c * kColumnDescriptorBytes;
+        const auto& d = h.columns[c];
+        q2[0] = static_cast<std::byte>(d.transform);
+        q2[1] = static_cast<std::byte>(d.packing);
+        q2[2] = static_cast<std::byte>(d.width);
+        q2[3] = static_cast<std::byte>(d.compression);
+        put<std::uint32_t>(q2 + 4, d.stored_bytes);
+        put<std::uint32_t>(q2 + 8, d.packed_bytes);
+        put<std::uint32_t>(q2 + 12, 0);  // reserved, must be zero
+        put<i64>(q2 + 16, d.base);
+        put<u64>(q2 + 24, d.divisor);
+    }
+    put<u64>(p + 32, 0);
+    put<u64>(p + 32, checksum_of(out));
+    return out;
+}
+
+
+ChunkHeader read_chunk_header(std::span<const std::byte> chunk) {
+    if (chunk.size() < kHeaderBytes)
+        corrupt("shorter than its header (" + std::to_string(chunk.size()) + " bytes)");
+    const std::byte* p = chunk.data();
+    if (get<std::uint32_t>(p) != kChunkMagic) corrupt("bad magic");
+    ChunkHeader h;
+    h.version = get<std::uint16_t>(p + 4);
+    if (h.version != kFormatVersion)
+        corrupt("format version " + std::to_string(h.version) + " (this build reads " +
+                std::to_string(kFormatVersion) + ")");
+    if (get<std::uint16_t>(p + 6) != kHeaderBytes) corrupt("bad header size");
+    h.rows = get<std::uint32_t>(p + 8);
+    h.payload_bytes = get<std::uint32_t>(p + 12);
+    h.first_ts = get<i64>(p + 16);
+    h.last_ts = get<i64>(p + 24);
+    h.checksum = get<u64>(p + 32);
+    if (h.rows == 0) corrupt("zero rows");
+    if (kHeaderBytes + std::size_t{h.payload_bytes} != chunk.size()) corrupt("payload size mismatch");
+    std::size_t stored_total = 0;
+    for (std::size_t c = 0; c < kColumns; ++c) {
+        const std::byte* q = p + kFixedHeaderBytes + c * kColumnDescriptorBytes;
+        auto& d = h.columns[c];
+        const auto t = static_cast<unsigned>(q[0]);
+        const auto pk = static_cast<unsigned>(q[1]);
+        const auto cm = static_cast<unsigned>(q[3]);
+        if (t > 6 || !allowed(c, static_cast<Transform>(t))) corrupt("bad transform id " + std::to_string(t));
+        if (pk < 1 || pk > 4) corrupt("bad packing id " + std::to_string(pk));
+        if (cm > 1) corrupt("bad compression id " + std::to_string(cm));
+        d.transform = static_cast<Transform>(t);
+        d.packing = static_cast<Packing>(pk);
+        d.width = static_cast<std::uint8_t>(q[2]);
+        d.compression = static_cast<Compression>(cm);
+        d.stored_bytes = get<std::uint32_t>(q + 4);
+        d.packed_bytes = get<std::uint32_t>(q + 8);
+        if (get<std::uint32_t>(q + 12) != 0) corrupt("reserved bytes not zero");
+        d.base = get<i64>(q + 16);
+        d.divisor = get<u64>(q + 24);
+        if (d.divisor == 0) corrupt("zero divisor");
+        const bool shuffle = d.packing == Packing::shuffle_zigzag || d.packing == Packing::shuffle_unsigned;
+        if (shuffle && (d.width > 8 || std::size_t{d.packed_bytes} != std::size_t{h.rows} * d.width))
+            corrupt("bad column width");
+        // A varint is 1..10 bytes: this bounds what a decompression may claim.
+        if (!shuffle && (d.packed_bytes < h.rows || std::size_t{d.packed_bytes} > std::size_t{h.rows} * 10))
+            corrupt("bad varint column size");
+        if (d.compression == Compression::none && d.stored_bytes != d.packed_bytes) corrupt("bad stored size");
+        stored_total += d.stored_bytes;
+    }
+    if (stored_total != h.payload_bytes) corrupt("column sizes do not add up to the payload");
+    return h;
+}
+
+void decode_chunk(std::span<const std::byte> chunk, BarColumns& out) {
+    const ChunkHeader h = read_chunk_header(chunk);
+    if (checksum_of(chunk) != h.checksum) corrupt("checksum mismatch");
+    const std::size_t n = h.rows;
+
+    // Residuals of every column, multiplied back by the divisor (wrapping). Scratch buffers
+    // live per thread: a range read decodes thousands of chunks and must not allocate each time.
+    struct Scratch {
+        std::array<std::vector<i64>, kColumns> r;
+        std::vector<u64> q;
+        std::vector<std::byte> packed;
+    };
+    thread_local Scratch scratch;
+    auto& r = scratch.r;
+    auto& q = scratch.q;
+    auto& packed = scratch.packed;
+    q.resize(n);
+    auto& ctx = contexts();
+    const std::byte* src = chunk.data() + kHeaderBytes;
+    for (std::size_t c = 0; c < kColumns; ++c) {
+        const auto& d = h.columns[c];
+        std::span<const std::byte> bytes(src, d.stored_bytes);
+        src += d.stored_bytes;
+        if (d.compression == Compression::zstd) {
+            packed.resize(d.packed_bytes);
+            const std::size_t z = ZSTD_decompressDCtx(ctx.d, packed.data(), packed.size(), bytes.data(), bytes.size());
+            if (ZSTD_isError(z) || z != d.packed_bytes) corrupt("zstd: column " + std::to_string(c));
+            bytes = std::span<const std::byte>(packed.data(), d.packed_bytes);
+        }
+        const bool zz = d.packing == Packing::shuffle_zigzag || d.packing == Packing::varint_zigzag;
+        if (d.packing == Packing::shuffle_zigzag || d.packing == Packing::shuffle_unsigned) {
+            shuffle_unpack(bytes, d.width, q);
+        } else if (!varint_unpack(bytes, q)) {
+            corrupt("bad varint in column " + std::to_string(c));
+        }
+        auto& rc = r[c];
+        rc.resize(n);
+        const u64 div = d.divisor;
+        if (zz) {
+            for (std::size_t i = 0; i < n; ++i) rc[i] = static_cast<i64>(static_cast<u64>(unzigzag(q[i])) * div);
+        } else {
+            for (std::size_t i = 0; i < n; ++i) rc[i] = static_cast<i64>(q[i] * div);
+        }
+    }
+
+    auto add = [](i64 a, i64 b) { return static_cast<i64>(static_cast<u64>(a) + static_cast<u64>(b)); };
+    auto sub = [](i64 a, i64 b) { return static_cast<i64>(static_cast<u64>(a) - static_cast<u64>(b)); };
+    // Independent columns: ts and volume (and any column stored plain or as deltas).
+    auto undo_simple = [&](std::size_t c, i64* x) {
+        const auto& d = h.columns[c];
+        auto& rc = r[c];
+        switch (d.transform) {
+            case Transform::plain:
+                for (std::size_t i = 0; i < n; ++i) x[i] = add(rc[i], d.base);
+                return true;
+            case Transform::delta: {
+                i64 prev = d.base;
+                for (std::size_t i = 0; i < n; ++i) x[i] = prev = add(prev, rc[i]);
+                return true;
+            }
+            case Transform::delta2: {
+                i64 prev = d.base, prev_d = 0;
+                for (std::size_t i = 0; i < n; ++i) {
+                    prev_d = add(prev_d, rc[i]);
+                    x[i] = prev = add(prev, prev_d);
+                }
+                return true;
+            }
+            default: return false;
+        }
+    };
+    // Rows go straight into the tails of `out`; undone below if the final check fails.
+    std::vector<i64>* dst[kColumns] = {&out.ts, &out.open, &out.high, &out.low, &out.close, &out.volume};
+    const std::size_t old_size = out.ts.size();
+    std::array<i64*, kColumns> x;
+    for (std::size_t c = 0; c < kColumns; ++c) {
+        dst[c]->resize(old_size + n);
+        x[c] = dst[c]->data() + old_size;
+    }
+    undo_simple(0, x[0]);
+    undo_simple(5, x[5]);
+    const bool open_simple = undo_simple(1, x[1]);
+    const bool close_simple = undo_simple(4, x[4]);
+    // open may depend on the previous close and close on this open: rebuild them row by row.
+    if (!open_simple || !close_simple) {
+        i64 prev_close = h.columns[1].base;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!open_simple) x[1][i] = add(prev_close, r[1][i]);
+            if (!close_simple) x[4][i] = add(x[1][i], r[4][i]);
+            prev_close = x[4][i];
+        }
+    }
+    if (!undo_simple(2, x[2]))
+        for (std::size_t i = 0; i < n; ++i) x[2][i] = add(std::max(x[1][i], x[4][i]), r[2][i]);
+    if (!undo_simple(3, x[3]))
+        for (std::size_t i = 0; i < n; ++i) x[3][i] = sub(std::min(x[1][i], x[4][i]), r[3][i]);
+
+    if (x[0][0] != h.first_ts || x[0][n - 1] != h.last_ts) {
+        for (auto* col : dst) col->resize(old_size);
+        corrupt("time range differs from header");
+    }
+}
+
+}  // namespace barstore::codec

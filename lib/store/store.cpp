@@ -1,1 +1,472 @@
-// stub: being written
+// store/store.cpp: the series catalog and chunk tables on top of storage/ and codec/.
+// Invariants: every chunk of a series but the last holds exactly kChunkRows bars; chunk keys,
+// catalog rows and first/last ts always agree; each write is one LMDB transaction.
+#include "barstore/store.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "barstore/decimal.hpp"
+#include "barstore/error.hpp"
+#include "barstore/time.hpp"
+#include "codec/chunk.hpp"
+#include "storage/keys.hpp"
+#include "storage/lmdb.hpp"
+
+namespace barstore {
+
+namespace {
+
+using storage::Cursor;
+using storage::Txn;
+using i64 = std::int64_t;
+using u64 = std::uint64_t;
+
+constexpr std::uint32_t kStoreFormat = 1;
+constexpr std::uint16_t kCatalogRecordVersion = 1;
+constexpr std::size_t kCatalogRecordBytes = 56;
+
+std::span<const std::byte> bytes_of(std::string_view s) {
+    return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+template <class T>
+void put_le(std::byte* p, T v) {
+    std::memcpy(p, &v, sizeof v);
+}
+template <class T>
+T get_le(const std::byte* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// A catalog row as stored (docs/format.md, "Catalog").
+struct CatalogRecord {
+    std::uint32_t series_id = 0;
+    Scale scale;
+    u64 rows = 0, chunks = 0, stored_bytes = 0, generation = 0;
+    i64 first_ts = 0, last_ts = 0;
+
+    std::array<std::byte, kCatalogRecordBytes> encode() const {
+        std::array<std::byte, kCatalogRecordBytes> b{};
+        put_le<std::uint16_t>(b.data(), kCatalogRecordVersion);
+        b[2] = static_cast<std::byte>(scale.price_decimals);
+        b[3] = static_cast<std::byte>(scale.volume_decimals);
+        put_le(b.data() + 4, series_id);
+        put_le(b.data() + 8, rows);
+        put_le(b.data() + 16, chunks);
+        put_le(b.data() + 24, stored_bytes);
+        put_le(b.data() + 32, generation);
+        put_le(b.data() + 40, first_ts);
+        put_le(b.data() + 48, last_ts);
+        return b;
+    }
+    static CatalogRecord decode(std::span<const std::byte> b, const std::string& what) {
+        if (b.size() != kCatalogRecordBytes || get_le<std::uint16_t>(b.data()) != kCatalogRecordVersion)
+            throw CorruptData(what + ": bad catalog record");
+        CatalogRecord r;
+        r.scale.price_decimals = static_cast<int>(b[2]);
+        r.scale.volume_decimals = static_cast<int>(b[3]);
+        if (r.scale.price_decimals > 18 || r.scale.volume_decimals > 18)
+            throw CorruptData(what + ": bad scale in catalog");
+        r.series_id = get_le<std::uint32_t>(b.data() + 4);
+        r.rows = get_le<u64>(b.data() + 8);
+        r.chunks = get_le<u64>(b.data() + 16);
+        r.stored_bytes = get_le<u64>(b.data() + 24);
+        r.generation = get_le<u64>(b.data() + 32);
+        r.first_ts = get_le<i64>(b.data() + 40);
+        r.last_ts = get_le<i64>(b.data() + 48);
+        return r;
+    }
+};
+
+std::string describe(const SeriesKey& k) { return k.symbol + " " + format_timeframe(k.base); }
+
+SeriesInfo to_info(const SeriesKey& key, const CatalogRecord& r) {
+    SeriesInfo s;
+    s.key = key;
+    s.scale = r.scale;
+    s.rows = r.rows;
+    s.chunks = r.chunks;
+    s.stored_bytes = r.stored_bytes;
+    s.generation = r.generation;
+    s.first = Timestamp{Duration{r.first_ts}};
+    s.last = Timestamp{Duration{r.last_ts}};
+    return s;
+}
+
+/// Multiplies every price (or volume) by 10^k; InvalidInput naming the series on overflow.
+void scale_up(BarColumns& b, int price_k, int volume_k, const SeriesKey& key) {
+    auto apply = [&](std::vector<i64>& col, int k, const char* what) {
+        if (k == 0) return;
+        for (auto& v : col) {
+            const auto r = rescale(v, 0, k);
+            if (!r)
+                throw InvalidInput(describe(key) + ": " + what + " " + format_decimal(v, 0) +
+                                   " does not fit int64 at " + std::to_string(k) + " more decimals");
+            v = *r;
+        }
+    };
+    for (auto* c : {&b.open, &b.high, &b.low, &b.close}) apply(*c, price_k, "price");
+    apply(b.volume, volume_k, "volume");
+}
+
+/// Encodes rows into full chunks (the last may be partial), on all cores for large inputs.
+std::vector<std::vector<std::byte>> encode_all(const BarColumns& bars) {
+    const std::size_t n_chunks = (bars.size() + codec::kChunkRows - 1) / codec::kChunkRows;
+    std::vector<std::vector<std::byte>> out(n_chunks);
+    auto work = [&](std::size_t first, std::size_t step) {
+        for (std::size_t c = first; c < n_chunks; c += step) {
+            const std::size_t lo = c * codec::kChunkRows;
+            out[c] = codec::encode_chunk(bars, lo, std::min(bars.size(), lo + codec::kChunkRows));
+        }
+    };
+    const std::size_t threads = n_chunks >= 16 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, t, threads);
+    work(0, threads);
+    for (auto& t : pool) t.join();
+    return out;
+}
+
+}  // namespace
+
+struct Store::Impl {
+    storage::Env env;
+    MDB_dbi meta = 0, catalog = 0, chunks = 0;
+
+    Impl(const std::filesystem::path& dir, const StoreOptions& o)
+        : env(dir, o.read_only, o.map_size_bytes, o.max_readers) {
+        Txn txn(env, o.read_only);
+        meta = txn.open_db("meta", !o.read_only);
+        catalog = txn.open_db("catalog", !o.read_only);
+        chunks = txn.open_db("chunks", !o.read_only);
+        const auto fmt = txn.get(meta, bytes_of("format_version"));
+        if (fmt) {
+            if (fmt->size() != 4 || get_le<std::uint32_t>(fmt->data()) != kStoreFormat)
+                throw CorruptData(dir.string() + ": unsupported store format version");
+        } else if (!o.read_only) {
+            std::array<std::byte, 4> v{};
+            put_le(v.data(), kStoreFormat);
+            txn.put(meta, bytes_of("format_version"), v);
+        }
+        txn.commit();
+    }
+
+    std::optional<CatalogRecord> record(const Txn& txn, const SeriesKey& key) const {
+        const auto v = const_cast<Txn&>(txn).get(catalog, storage::catalog_key(key));
+        if (!v) return std::nullopt;
+        return CatalogRecord::decode(*v, describe(key));
+    }
+
+    u64 counter(Txn& txn, const char* name, u64 first) {
+        const auto v = txn.get(meta, bytes_of(name));
+        const u64 cur = v && v->size() == 8 ? get_le<u64>(v->data()) : first;
+        std::array<std::byte, 8> next{};
+        put_le(next.data(), cur + 1);
+        txn.put(meta, bytes_of(name), next);
+        return cur;
+    }
+
+    /// Decodes one chunk, naming the series and its time range if it is corrupt.
+    static void decode(std::span<const std::byte> chunk, const SeriesKey& key, i64 key_ts, BarColumns& out) {
+        try {
+            codec::decode_chunk(chunk, out);
+        } catch (const CorruptData& e) {
+            throw CorruptData(describe(key) + " chunk at " + format_time(Timestamp{Duration{key_ts}}) + ": " +
+                              e.what());
+        }
+    }
+
+    void write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation);
+};
+
+void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation) {
+    const SeriesKey& key = batch.key;
+    validate_symbol(key.symbol);
+    if (key.base.count() <= 0) throw InvalidInput(describe(key) + ": base timeframe must be positive");
+    if (batch.scale.price_decimals < 0 || batch.scale.price_decimals > 18 || batch.scale.volume_decimals < 0 ||
+        batch.scale.volume_decimals > 18)
+        throw InvalidInput(describe(key) + ": decimals must be 0..18");
+    if (batch.bars.empty()) return;
+    if (const auto p = check_bars(batch.bars, key.base))
+        throw InvalidInput(describe(key) + ": bar " + std::to_string(p->index) + " at " +
+                           format_time(batch.bars.row(p->index).ts) + ": " + p->reason);
+
+    const auto existing = record(txn, key);
+    CatalogRecord rec = existing.value_or(CatalogRecord{});
+    if (!existing) {
+        rec.series_id = static_cast<std::uint32_t>(counter(txn, "next_series_id", 1));
+        rec.scale = batch.scale;
+    }
+    const Scale target{std::max(rec.scale.price_decimals, batch.scale.price_decimals),
+                       std::max(rec.scale.volume_decimals, batch.scale.volume_decimals)};
+    BarColumns incoming = batch.bars;
+    scale_up(incoming, target.price_decimals - batch.scale.price_decimals,
+             target.volume_decimals - batch.scale.volume_decimals, key);
+    const bool rescale_stored = existing && rec.rows > 0 && target != rec.scale;
+
+    const i64 in_first = incoming.ts.front(), in_last = incoming.ts.back();
+    if (mode == WriteMode::append && rec.rows > 0 && in_first <= rec.last_ts)
+        throw InvalidInput(describe(key) + ": bars at or before the series' last bar (" +
+                           format_time(Timestamp{Duration{rec.last_ts}}) + "); first new bar is " +
+                           format_time(Timestamp{Duration{in_first}}) + " (use --replace to overwrite)");
+
+    // Rewrite from the first chunk the new bars touch; chunks before it stay as they are.
+    // Keys alone say where chunks start: no chunk is read to decide.
+    std::vector<i64> chunk_starts;
+    storage::Cursor cur(txn, chunks);
+    const auto series_start = storage::chunk_key(rec.series_id, std::numeric_limits<i64>::min());
+    MDB_val k = storage::as_val(series_start), v{};
+    for (bool ok = rec.rows > 0 && cur.move(MDB_SET_RANGE, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
+        if (k.mv_size != 12) break;
+        const auto parts = storage::parse_chunk_key(storage::as_bytes(k));
+        if (parts.series_id != rec.series_id) break;
+        chunk_starts.push_back(parts.first_ts);
+    }
+    if (chunk_starts.size() != rec.chunks)
+        throw CorruptData(describe(key) + ": catalog says " + std::to_string(rec.chunks) + " chunks, found " +
+                          std::to_string(chunk_starts.size()));
+    std::size_t keep_chunks = chunk_starts.size();
+    if (rescale_stored) {
+        keep_chunks = 0;
+    } else if (mode == WriteMode::replace) {
+        // The last chunk starting at or before the first new bar may hold bars to replace.
+        const auto it = std::upper_bound(chunk_starts.begin(), chunk_starts.end(), in_first);
+        keep_chunks = it == chunk_starts.begin() ? 0 : static_cast<std::size_t>(it - chunk_starts.begin()) - 1;
+    } else if (rec.rows % codec::kChunkRows != 0) {
+        keep_chunks = chunk_starts.size() - 1;  // top up the partial last chunk
+    }
+
+    // Decode and delete every chunk from keep_chunks on.
+    BarColumns tail;
+    u64 deleted_bytes = 0;
+    if (keep_chunks < chunk_starts.size()) {
+        const auto from = storage::chunk_key(rec.series_id, chunk_starts[keep_chunks]);
+        k = storage::as_val(from);
+        for (bool ok = cur.move(MDB_SET_KEY, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
+            if (k.mv_size != 12) break;
+            const auto parts = storage::parse_chunk_key(storage::as_bytes(k));
+            if (parts.series_id != rec.series_id) break;
+            decode(storage::as_bytes(v), key, parts.first_ts, tail);
+            deleted_bytes += v.mv_size;
+            cur.del();  // LMDB then makes MDB_NEXT return the item after the deleted one
+        }
+    }
+    if (rescale_stored)
+        scale_up(tail, target.price_decimals - rec.scale.price_decimals,
+                 target.volume_decimals - rec.scale.volume_decimals, key);
+
+    // merged = stored bars before the new range, the new bars, stored bars after it.
+    BarColumns merged;
+    const auto before = static_cast<std::size_t>(std::lower_bound(tail.ts.begin(), tail.ts.end(), in_first) - tail.ts.begin());
+    const auto after = static_cast<std::size_t>(std::upper_bound(tail.ts.begin(), tail.ts.end(), in_last) - tail.ts.begin());
+    if (before == 0 && after == tail.size() && tail.empty()) {
+        merged = std::move(incoming);
+    } else {
+        merged.reserve(before + incoming.size() + (tail.size() - after));
+        merged.append(tail, 0, before);
+        merged.append(incoming, 0, incoming.size());
+        merged.append(tail, after, tail.size());
+    }
+
+    const auto encoded = encode_all(merged);
+    u64 added_bytes = 0;
+    for (std::size_t c = 0; c < encoded.size(); ++c) {
+        const auto ck = storage::chunk_key(rec.series_id, merged.ts[c * codec::kChunkRows]);
+        txn.put(chunks, ck, encoded[c]);
+        added_bytes += encoded[c].size();
+    }
+    const u64 kept_rows = keep_chunks * codec::kChunkRows;
+    if (keep_chunks == 0) rec.first_ts = merged.ts.front();
+    rec.rows = kept_rows + merged.size();
+    rec.chunks = keep_chunks + encoded.size();
+    rec.stored_bytes = rec.stored_bytes - deleted_bytes + added_bytes;
+    rec.last_ts = merged.ts.back();
+    rec.scale = target;
+    rec.generation = generation;
+    txn.put(catalog, storage::catalog_key(key), rec.encode());
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+Store Store::open(const std::filesystem::path& dir, StoreOptions opts) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+        if (opts.read_only) throw NotFound(dir.string() + ": no store here");
+        if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
+            throw IoError(dir.string() + ": cannot create store directory: " + std::strerror(errno));
+    } else if (opts.read_only && !std::filesystem::exists(dir / "data.mdb")) {
+        throw NotFound(dir.string() + ": no store here");
+    }
+    return Store(std::make_unique<Impl>(dir, opts));
+}
+
+const std::filesystem::path& Store::path() const noexcept { return impl_->env.path(); }
+
+void Store::write(std::span<const SeriesBatch> batches, WriteMode mode) {
+    if (impl_->env.read_only()) throw InvalidInput(path().string() + ": store opened read-only");
+    Txn txn(impl_->env, false);
+    const u64 generation = impl_->counter(txn, "generation", 1);
+    for (const auto& b : batches) impl_->write_batch(txn, b, mode, generation);
+    txn.commit();
+}
+
+std::vector<SeriesInfo> Store::list() const {
+    Txn txn(impl_->env, true);
+    Cursor cur(txn, impl_->catalog);
+    std::vector<SeriesInfo> out;
+    MDB_val k{}, v{};
+    for (bool ok = cur.move(MDB_FIRST, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
+        const auto key = storage::parse_catalog_key(storage::as_bytes(k));
+        out.push_back(to_info(key, CatalogRecord::decode(storage::as_bytes(v), describe(key))));
+    }
+    return out;
+}
+
+std::optional<SeriesInfo> Store::info(const SeriesKey& key) const {
+    Txn txn(impl_->env, true);
+    const auto r = impl_->record(txn, key);
+    if (!r) return std::nullopt;
+    return to_info(key, *r);
+}
+
+std::vector<SeriesInfo> Store::find(std::string_view symbol) const {
+    std::vector<SeriesInfo> out;
+    for (auto& s : list())
+        if (s.key.symbol == symbol) out.push_back(std::move(s));
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key.base < b.key.base; });
+    return out;
+}
+
+BarColumns Store::read(const SeriesKey& key, Timestamp from, Timestamp to) const {
+    BarColumns out;
+    const i64 lo = from.time_since_epoch().count(), hi = to.time_since_epoch().count();
+    if (lo >= hi) return out;
+    Txn txn(impl_->env, true);
+    const auto rec = impl_->record(txn, key);
+    if (!rec || rec->rows == 0 || rec->last_ts < lo || rec->first_ts >= hi) return out;
+    Cursor cur(txn, impl_->chunks);
+    auto start = storage::chunk_key(rec->series_id, lo);
+    MDB_val k = storage::as_val(start), v{};
+    bool ok = cur.move(MDB_SET_RANGE, k, v);
+    // The chunk holding `lo` starts at or before it: step back one unless we landed on it.
+    const bool exact = ok && k.mv_size == 12 && storage::parse_chunk_key(storage::as_bytes(k)).series_id == rec->series_id &&
+                       storage::parse_chunk_key(storage::as_bytes(k)).first_ts == lo;
+    if (!exact) {
+        ok = ok ? cur.move(MDB_PREV, k, v) : cur.move(MDB_LAST, k, v);
+        if (!ok || k.mv_size != 12 || storage::parse_chunk_key(storage::as_bytes(k)).series_id != rec->series_id) {
+            k = storage::as_val(start);
+            ok = cur.move(MDB_SET_RANGE, k, v);
+        }
+    }
+    BarColumns scratch;
+    for (; ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
+        const auto parts = storage::parse_chunk_key(storage::as_bytes(k));
+        if (parts.series_id != rec->series_id || parts.first_ts >= hi) break;
+        const auto chunk = storage::as_bytes(v);
+        const auto h = codec::read_chunk_header(chunk);
+        if (h.last_ts < lo) continue;
+        if (h.first_ts >= lo && h.last_ts < hi) {
+            Impl::decode(chunk, key, parts.first_ts, out);  // whole chunk in range: no copy
+            continue;
+        }
+        scratch.clear();
+        Impl::decode(chunk, key, parts.first_ts, scratch);
+        const auto a = static_cast<std::size_t>(std::lower_bound(scratch.ts.begin(), scratch.ts.end(), lo) - scratch.ts.begin());
+        const auto b = static_cast<std::size_t>(std::lower_bound(scratch.ts.begin(), scratch.ts.end(), hi) - scratch.ts.begin());
+        out.append(scratch, a, b);
+    }
+    return out;
+}
+
+BarColumns Store::read_last(const SeriesKey& key, std::size_t n, Timestamp before) const {
+    BarColumns out;
+    if (n == 0) return out;
+    const i64 hi = before.time_since_epoch().count();
+    Txn txn(impl_->env, true);
+    const auto rec = impl_->record(txn, key);
+    if (!rec || rec->rows == 0 || rec->first_ts >= hi) return out;
+    Cursor cur(txn, impl_->chunks);
+    auto start = storage::chunk_key(rec->series_id, hi);
+    MDB_val k = storage::as_val(start), v{};
+    // The first chunk starting at or after `before` holds nothing we want: go one back.
+    bool ok = cur.move(MDB_SET_RANGE, k, v);
+    ok = ok ? cur.move(MDB_PREV, k, v) : cur.move(MDB_LAST, k, v);
+    std::vector<BarColumns> parts;  // newest first
+    std::size_t have = 0;
+    for (; ok && k.mv_size == 12 && have < n; ok = cur.move(MDB_PREV, k, v)) {
+        const auto p = storage::parse_chunk_key(storage::as_bytes(k));
+        if (p.series_id != rec->series_id) break;
+        BarColumns c;
+        Impl::decode(storage::as_bytes(v), key, p.first_ts, c);
+        const auto end = static_cast<std::size_t>(std::lower_bound(c.ts.begin(), c.ts.end(), hi) - c.ts.begin());
+        const std::size_t take = std::min(end, n - have);
+        BarColumns piece;
+        piece.append(c, end - take, end);
+        have += take;
+        parts.push_back(std::move(piece));
+    }
+    out.reserve(have);
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) out.append(*it, 0, it->size());
+    return out;
+}
+
+std::vector<VerifyProblem> Store::verify() const {
+    std::vector<VerifyProblem> problems;
+    Txn txn(impl_->env, true);
+    Cursor cat(txn, impl_->catalog);
+    MDB_val ck{}, cv{};
+    std::vector<std::uint32_t> known_ids;
+    for (bool ok = cat.move(MDB_FIRST, ck, cv); ok; ok = cat.move(MDB_NEXT, ck, cv)) {
+        const auto key = storage::parse_catalog_key(storage::as_bytes(ck));
+        const auto rec = CatalogRecord::decode(storage::as_bytes(cv), describe(key));
+        known_ids.push_back(rec.series_id);
+        auto problem = [&](i64 first, i64 last, std::string why) {
+            problems.push_back({key, Timestamp{Duration{first}}, Timestamp{Duration{last}}, std::move(why)});
+        };
+        Cursor cur(txn, impl_->chunks);
+        auto start = storage::chunk_key(rec.series_id, std::numeric_limits<i64>::min());
+        MDB_val k = storage::as_val(start), v{};
+        u64 rows = 0, n_chunks = 0, bytes = 0;
+        i64 prev_last = 0;
+        BarColumns bars;
+        for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
+            const auto p = storage::parse_chunk_key(storage::as_bytes(k));
+            if (p.series_id != rec.series_id) break;
+            ++n_chunks;
+            bytes += v.mv_size;
+            bars.clear();
+            try {
+                codec::decode_chunk(storage::as_bytes(v), bars);
+            } catch (const CorruptData& e) {
+                problem(p.first_ts, p.first_ts, e.what());
+                continue;
+            }
+            const i64 first = bars.ts.front(), last = bars.ts.back();
+            if (first != p.first_ts) problem(first, last, "chunk key does not match its first bar");
+            if (n_chunks > 1 && first <= prev_last) problem(first, last, "chunk overlaps the previous chunk");
+            if (n_chunks < rec.chunks && bars.size() != codec::kChunkRows)
+                problem(first, last, "chunk before the last is not full");
+            if (const auto bad = check_bars(bars, key.base))
+                problem(first, last, "bar at " + format_time(bars.row(bad->index).ts) + ": " + bad->reason);
+            rows += bars.size();
+            prev_last = last;
+        }
+        if (rows != rec.rows || n_chunks != rec.chunks || bytes != rec.stored_bytes)
+            problem(rec.first_ts, rec.last_ts, "catalog counts (rows, chunks, bytes) do not match the chunks");
+        else if (rows > 0 && prev_last != rec.last_ts)
+            problem(rec.first_ts, rec.last_ts, "catalog last time does not match the chunks");
+    }
+    return problems;
+}
+
+}  // namespace barstore
