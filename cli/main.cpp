@@ -1,1 +1,95 @@
-int main() { return 0; }
+// cli/main.cpp: the barstore command. Owns output and exit codes: 0 ok, 1 store or I/O error
+// (corruption included), 2 bad input or usage. Everything else is in libbarstore.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli.hpp"
+
+namespace barstore::cli {
+
+SeriesInfo resolve_series(const Store& store, const std::string& symbol, std::optional<Duration> timeframe) {
+    const auto all = store.find(symbol);
+    if (all.empty()) throw NotFound("no series '" + symbol + "' in " + store.path().string() + " (barstore ls lists them)");
+    if (all.size() == 1 || !timeframe) return all.front();
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+        if (timeframe->count() % it->key.base.count() == 0) return *it;
+    throw InvalidInput("no series of '" + symbol + "' has a base that divides " + format_timeframe(*timeframe));
+}
+
+namespace {
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
+Progress::Progress(std::string label) : label_(std::move(label)), tty_(::isatty(STDERR_FILENO)), start_ns_(now_ns()) {}
+Progress::~Progress() { finish(); }
+
+void Progress::update(std::uint64_t done, std::uint64_t total) {
+    if (!tty_ || total == 0) return;
+    const auto t = now_ns();
+    if (t - start_ns_ < 1'000'000'000 || t - last_draw_ns_ < 100'000'000) return;
+    last_draw_ns_ = t;
+    drawn_ = true;
+    const int width = 30;
+    const double f = static_cast<double>(done) / static_cast<double>(total);
+    const int fill = static_cast<int>(f * width);
+    std::fprintf(stderr, "\r%s [%.*s%*s] %3d%% %s/%s", label_.c_str(), fill, "##############################",
+                 width - fill, "", static_cast<int>(f * 100), format_bytes(done).c_str(), format_bytes(total).c_str());
+    std::fflush(stderr);
+}
+
+void Progress::finish() {
+    if (drawn_) std::fprintf(stderr, "\r\033[K");
+    drawn_ = false;
+}
+
+std::string format_bytes(std::uint64_t b) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(b);
+    int u = 0;
+    while (v >= 1024 && u < 4) v /= 1024, ++u;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
+}
+
+}  // namespace barstore::cli
+
+int main(int argc, char** argv) {
+    using namespace barstore;
+    CLI::App app{"barstore: a compressed on-disk store of OHLCV bars"};
+    app.require_subcommand(1);
+    cli::setup_ingest(app);
+    cli::setup_query(app);
+    cli::setup_ls(app);
+    cli::setup_info(app);
+    cli::setup_verify(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return cli::kBadInput;
+    } catch (const cli::ExitWith& e) {
+        return e.code;
+    } catch (const Error& e) {
+        std::cerr << e.what() << '\n';
+        switch (e.code()) {
+            case Errc::invalid_input:
+            case Errc::not_found: return cli::kBadInput;
+            default: return cli::kStoreError;
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "barstore: internal error: " << e.what() << '\n';
+        return cli::kStoreError;
+    }
+    return cli::kOk;
+}

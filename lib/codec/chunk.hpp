@@ -62,7 +62,7 @@ struct ChunkHeader {
 };
 
 struct EncodeOptions {
-    int zstd_level = 3;
+    int zstd_level = 1;
     /// Per column (ts, open, high, low, close, volume); must be allowed for the column.
     std::array<Transform, kColumns> transforms = {Transform::delta2,     Transform::from_prev_close,
                                                   Transform::above_body, Transform::below_body,

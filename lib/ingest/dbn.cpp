@@ -142,7 +142,8 @@ std::vector<std::byte> decompress(std::span<const std::byte> src, const Failer& 
         if (produced == out.size()) {
             if (out.size() >= cap)
                 fail(in.pos, "zstd data decompresses to more than " + std::to_string(cap) +
-                                 " bytes (over 1024x the input); refusing a likely decompression bomb",
+                                 " bytes (the limit: 1024x the input, 64 MiB to 64 GiB); refusing a likely "
+                                 "decompression bomb",
                      std::to_string(produced) + "+ bytes");
             out.resize(std::min<std::uint64_t>(cap, out.size() * 2));
         }
@@ -490,29 +491,18 @@ std::vector<Series> decode_records(std::span<const std::byte> s, Metadata& meta,
     return std::move(router.series());
 }
 
+/// The values check_bars objected to: the prices when they are inconsistent, else the time.
 std::string describe_bar(const BarColumns& b, std::size_t i) {
-    return "ts_event " + std::to_string(b.ts[i]) + ", open " + std::to_string(b.open[i]) + ", high " +
-           std::to_string(b.high[i]) + ", low " + std::to_string(b.low[i]) + ", close " +
-           std::to_string(b.close[i]) + ", volume " + std::to_string(b.volume[i]);
+    const bool prices_bad = b.high[i] < b.low[i] || b.low[i] > std::min(b.open[i], b.close[i]) ||
+                            b.high[i] < std::max(b.open[i], b.close[i]) || b.volume[i] < 0;
+    if (!prices_bad) return "ts_event " + std::to_string(b.ts[i]);
+    return "open " + std::to_string(b.open[i]) + ", high " + std::to_string(b.high[i]) + ", low " +
+           std::to_string(b.low[i]) + ", close " + std::to_string(b.close[i]);
 }
 
-}  // namespace
-
-std::vector<SeriesBatch> parse_dbn(std::span<const std::byte> data, const std::string& name,
-                                   const ParseOptions& opts) {
-    const Failer fail(name);
-    std::vector<std::byte> decompressed;
-    std::span<const std::byte> s = data;
-    const bool compressed = is_zstd_frame(data);
-    if (compressed) {
-        decompressed = decompress(data, fail, opts.progress);
-        s = decompressed;
-    }
-    Metadata meta = parse_metadata(s, fail);
-    // Plain input reports record progress; zstd input already reported compressed progress.
-    auto series = decode_records(s, meta, fail, compressed ? ProgressFn{} : opts.progress);
-
-    for (auto& ser : series) {
+/// check_bars on each series; a failure names the offending record's offset.
+void check_series(const std::vector<Series>& series, std::span<const std::byte> s, const Failer& fail) {
+    for (const auto& ser : series) {
         const auto& b = ser.batch.bars;
         const auto problem = check_bars(b, ser.batch.key.base);
         if (!problem) continue;
@@ -532,22 +522,25 @@ std::vector<SeriesBatch> parse_dbn(std::span<const std::byte> data, const std::s
         }
         fail(ser.offsets[i], reason, describe_bar(b, i));
     }
+}
 
+/// opts.timeframe must match every series' base; opts.symbol renames a one-symbol file.
+void apply_options(std::vector<Series>& series, const Metadata& meta, const ParseOptions& opts,
+                   const Failer& fail) {
     if (opts.timeframe) {
+        const auto want = format_timeframe(*opts.timeframe);
         for (const auto& ser : series)
             if (ser.batch.key.base != *opts.timeframe)
                 fail(ser.offsets.front(), "bar interval " + format_timeframe(ser.batch.key.base) +
-                                              " does not match the requested timeframe " +
-                                              format_timeframe(*opts.timeframe),
+                                              " does not match the requested timeframe " + want,
                      format_timeframe(ser.batch.key.base));
         // No bars: the metadata schema is the only word on the interval.
         const auto schema_tf = schema_interval(meta.schema, true);
         if (series.empty() && schema_tf && *schema_tf != *opts.timeframe)
-            fail(24, "schema interval " + format_timeframe(*schema_tf) + " does not match the requested timeframe " +
-                         format_timeframe(*opts.timeframe),
+            fail(24, "schema interval " + format_timeframe(*schema_tf) +
+                         " does not match the requested timeframe " + want,
                  std::to_string(meta.schema));
     }
-
     if (!opts.symbol.empty()) {
         try {
             validate_symbol(opts.symbol);
@@ -561,6 +554,25 @@ std::vector<SeriesBatch> parse_dbn(std::span<const std::byte> data, const std::s
                      escape(ser.batch.key.symbol));
         for (auto& ser : series) ser.batch.key.symbol = opts.symbol;
     }
+}
+
+}  // namespace
+
+std::vector<SeriesBatch> parse_dbn(std::span<const std::byte> data, const std::string& name,
+                                   const ParseOptions& opts) {
+    const Failer fail(name);
+    std::vector<std::byte> decompressed;
+    std::span<const std::byte> s = data;
+    const bool compressed = is_zstd_frame(data);
+    if (compressed) {
+        decompressed = decompress(data, fail, opts.progress);
+        s = decompressed;
+    }
+    Metadata meta = parse_metadata(s, fail);
+    // Plain input reports record progress; zstd input already reported compressed progress.
+    auto series = decode_records(s, meta, fail, compressed ? ProgressFn{} : opts.progress);
+    check_series(series, s, fail);
+    apply_options(series, meta, opts, fail);
 
     // A file without bars (e.g. the header-only ohlcv-1d samples) yields no batches, not an
     // empty one: there is no series to name.

@@ -336,7 +336,22 @@ std::optional<SeriesInfo> Store::info(const SeriesKey& key) const {
     Txn txn(impl_->env, true);
     const auto r = impl_->record(txn, key);
     if (!r) return std::nullopt;
-    return to_info(key, *r);
+    auto info = to_info(key, *r);
+    // Page footprint from value sizes alone (LMDB knows them without reading overflow pages):
+    // a large value takes whole overflow pages plus a leaf node; a small one sits in a leaf.
+    MDB_stat st{};
+    storage::check(mdb_stat(txn.get(), impl_->chunks, &st), path(), "mdb_stat");
+    const u64 page = st.ms_psize, node_overhead = 8 + 12 + 2;  // node header, key, slot
+    Cursor cur(txn, impl_->chunks);
+    auto start = storage::chunk_key(r->series_id, std::numeric_limits<i64>::min());
+    MDB_val k = storage::as_val(start), v{};
+    for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
+        if (storage::parse_chunk_key(storage::as_bytes(k)).series_id != r->series_id) break;
+        const u64 size = v.mv_size;
+        info.disk_bytes += size > page / 2 ? (size + 16 + page - 1) / page * page + node_overhead
+                                           : size + node_overhead;
+    }
+    return info;
 }
 
 std::vector<SeriesInfo> Store::find(std::string_view symbol) const {

@@ -29,6 +29,7 @@ struct SeriesInfo {
     std::uint64_t rows = 0;
     std::uint64_t chunks = 0;
     std::uint64_t stored_bytes = 0;  ///< sum of chunk value sizes (keys and LMDB pages excluded)
+    std::uint64_t disk_bytes = 0;    ///< LMDB pages the chunks occupy; filled by info() only
     std::uint64_t generation = 0;    ///< changes with every write to the series
     Timestamp first{}, last{};       ///< first and last bar's ts; meaningless when rows == 0
 };

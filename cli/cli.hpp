@@ -1,0 +1,48 @@
+// cli/cli.hpp: what the subcommands share: registration, exit codes, output helpers.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "barstore/barstore.hpp"
+
+namespace barstore::cli {
+
+enum Exit { kOk = 0, kStoreError = 1, kBadInput = 2 };
+
+void setup_ingest(CLI::App& app);
+void setup_query(CLI::App& app);
+void setup_ls(CLI::App& app);
+void setup_info(CLI::App& app);
+void setup_verify(CLI::App& app);
+
+/// Thrown by a subcommand to end with a given exit code after printing its own output.
+struct ExitWith {
+    int code;
+};
+
+/// The one series a user means by SYMBOL: the only one, or the coarsest base that divides
+/// `timeframe` (cheapest to aggregate, exact), or the finest. Throws NotFound / InvalidInput.
+SeriesInfo resolve_series(const Store& store, const std::string& symbol, std::optional<Duration> timeframe);
+
+/// A progress bar on stderr: drawn only on a terminal and only once the work has taken more
+/// than a second, so piped runs and quick files print nothing extra.
+class Progress {
+public:
+    explicit Progress(std::string label);
+    ~Progress();
+    void update(std::uint64_t done, std::uint64_t total);
+    void finish();
+
+private:
+    std::string label_;
+    bool tty_;
+    bool drawn_ = false;
+    std::int64_t start_ns_;
+    std::int64_t last_draw_ns_ = 0;
+};
+
+std::string format_bytes(std::uint64_t bytes);
+
+}  // namespace barstore::cli

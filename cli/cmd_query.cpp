@@ -1,0 +1,97 @@
+// cli/cmd_query.cpp: `barstore query`: bars of one series at any multiple of its base timeframe.
+#include <cstdio>
+#include <iostream>
+
+#include "cli.hpp"
+
+namespace barstore::cli {
+
+namespace {
+
+struct QueryArgs {
+    std::string db, symbol, timeframe, from, to, as_of, format = "table";
+    std::optional<std::size_t> last;
+    bool include_forming = false;
+};
+
+void print(const BarColumns& b, const Scale& s, const std::string& format) {
+    std::string out;
+    out.reserve(b.size() * 80);
+    auto row = [&](std::size_t i, std::string cells[6]) {
+        cells[0] = format_time(Timestamp{Duration{b.ts[i]}});
+        cells[1] = format_decimal(b.open[i], s.price_decimals);
+        cells[2] = format_decimal(b.high[i], s.price_decimals);
+        cells[3] = format_decimal(b.low[i], s.price_decimals);
+        cells[4] = format_decimal(b.close[i], s.price_decimals);
+        cells[5] = format_decimal(b.volume[i], s.volume_decimals);
+    };
+    static const char* names[6] = {"ts", "open", "high", "low", "close", "volume"};
+    std::string cells[6];
+    if (format == "csv") {
+        out += "ts,open,high,low,close,volume\n";
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            row(i, cells);
+            for (int c = 0; c < 6; ++c) out += cells[c], out += c == 5 ? '\n' : ',';
+        }
+    } else if (format == "jsonl") {
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            row(i, cells);
+            out += "{\"ts\":\"" + cells[0] + "\"";
+            for (int c = 1; c < 6; ++c) out += std::string(",\"") + names[c] + "\":" + cells[c];
+            out += "}\n";
+        }
+    } else {
+        std::vector<std::array<std::string, 6>> rows(b.size());
+        std::size_t width[6];
+        for (int c = 0; c < 6; ++c) width[c] = std::string(names[c]).size();
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            row(i, cells);
+            for (int c = 0; c < 6; ++c) rows[i][static_cast<std::size_t>(c)] = cells[c], width[c] = std::max(width[c], cells[c].size());
+        }
+        auto line = [&](auto get) {
+            for (int c = 0; c < 6; ++c) {
+                const std::string v = get(c);
+                const std::string pad(width[c] - v.size(), ' ');
+                out += c == 0 ? v + pad : "  " + pad + v;  // time left, numbers right-aligned
+            }
+            out += '\n';
+        };
+        line([&](int c) { return std::string(names[c]); });
+        for (const auto& r : rows) line([&](int c) { return r[static_cast<std::size_t>(c)]; });
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+void run_query(const QueryArgs& a) {
+    auto store = Store::open(a.db, StoreOptions{.read_only = true});
+    QueryOptions q;
+    if (!a.timeframe.empty()) q.timeframe = parse_timeframe(a.timeframe);
+    if (!a.from.empty()) q.from = parse_time(a.from);
+    if (!a.to.empty()) q.to = parse_time(a.to);
+    if (!a.as_of.empty()) q.as_of = parse_time(a.as_of);
+    if (a.include_forming && !q.as_of) throw InvalidInput("--include-forming needs --as-of");
+    q.last = a.last;
+    q.include_forming = a.include_forming;
+    const auto series = resolve_series(store, a.symbol, q.timeframe);
+    const auto bars = query(store, series.key, q);
+    print(bars, series.scale, a.format);
+}
+
+}  // namespace
+
+void setup_query(CLI::App& app) {
+    auto a = std::make_shared<QueryArgs>();
+    auto* sub = app.add_subcommand("query", "Print bars of one series, resampled to any multiple of its base");
+    sub->add_option("--db", a->db, "Store directory")->required();
+    sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
+    sub->add_option("--timeframe", a->timeframe, "e.g. 5m, 1h, 1d (default: the base)");
+    sub->add_option("--from", a->from, "Bins whose label is at or after T (ISO 8601, UTC if no zone)");
+    sub->add_option("--to", a->to, "Bins whose label is before T");
+    sub->add_option("--last", a->last, "Only the last N bins");
+    sub->add_option("--as-of", a->as_of, "Only bins that ended at or before T");
+    sub->add_flag("--include-forming", a->include_forming, "With --as-of, add the bin still forming at T");
+    sub->add_option("--format", a->format, "table, csv or jsonl")->check(CLI::IsMember({"table", "csv", "jsonl"}));
+    sub->callback([a] { run_query(*a); });
+}
+
+}  // namespace barstore::cli

@@ -1,0 +1,548 @@
+// tools/bench.cpp: barstore's benchmark. Prints one JSON line per figure on stdout, each next to
+// a simple baseline measured in the same run (progress goes to stderr). Not a test: the only thing
+// it checks is that the store hands back exactly the bars it was given, so no figure is of a bug.
+#include <CLI/CLI.hpp>
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "barstore/barstore.hpp"
+#include "gen_bars.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace barstore::tools {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using i64 = std::int64_t;
+using u64 = std::uint64_t;
+
+struct Options {
+    bool quick = false;
+    u64 seed = kDefaultSeed;
+    std::string dir;
+    bool keep = false;
+    std::vector<std::string> only;
+    int reps = 3;
+};
+
+// Every figure name; --only NAME selects those starting with NAME.
+const std::vector<std::string> kFigures = {"ingest_csv",       "bytes_per_bar",    "cold_read",
+                                           "cold_read_dropped", "cold_resample_5m", "read_last"};
+
+/// One JSON object on one line. Keys are ours and need no escaping; string values are escaped.
+class JsonLine {
+public:
+    JsonLine& text(std::string_view key, std::string_view value) {
+        start(key);
+        s_ += '"';
+        for (const char c : value) {
+            if (c == '"' || c == '\\') s_ += '\\';
+            if (static_cast<unsigned char>(c) < 0x20) {
+                char esc[8];
+                std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(c));
+                s_ += esc;
+            } else {
+                s_ += c;
+            }
+        }
+        s_ += '"';
+        return *this;
+    }
+    JsonLine& num(std::string_view key, double value) {
+        start(key);
+        if (!std::isfinite(value)) {
+            s_ += "null";  // JSON has no inf/nan
+            return *this;
+        }
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.4g", value);
+        s_ += buf;
+        return *this;
+    }
+    JsonLine& count(std::string_view key, u64 value) {
+        start(key);
+        s_ += std::to_string(value);
+        return *this;
+    }
+    JsonLine& flag(std::string_view key, bool value) {
+        start(key);
+        s_ += value ? "true" : "false";
+        return *this;
+    }
+    JsonLine& null(std::string_view key) {
+        start(key);
+        s_ += "null";
+        return *this;
+    }
+    /// Prints the line and flushes, so a long run shows figures as they come.
+    void print() {
+        std::cout << s_ << "}\n" << std::flush;
+    }
+
+private:
+    void start(std::string_view key) {
+        s_ += s_.size() > 1 ? ",\"" : "\"";
+        s_ += key;
+        s_ += "\":";
+    }
+    std::string s_ = "{";
+};
+
+/// Keeps the optimizer from deleting work whose result we do not otherwise use.
+template <class T>
+void keep_alive(const T& value) {
+    asm volatile("" : : "g"(&value) : "memory");
+}
+
+template <class F>
+double seconds_of(F&& f) {
+    const auto t0 = Clock::now();
+    f();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// Best of several runs: the least disturbed one is the closest to what the code costs.
+struct Best {
+    double seconds = std::numeric_limits<double>::infinity();
+    void add(double s) { seconds = std::min(seconds, s); }
+    double per_s(u64 items) const { return static_cast<double>(items) / seconds; }
+};
+
+void progress(const std::string& what) { std::cerr << "bench: " << what << std::endl; }
+
+/// The directory the benchmark writes in, and the cleanup at exit (also when a figure throws).
+class Workspace {
+public:
+    Workspace(const std::string& dir, bool keep) : keep_(keep) {
+        if (dir.empty()) {
+            std::string tmpl = (fs::temp_directory_path() / "barstore-bench-XXXXXX").string();
+            if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary directory");
+            dir_ = tmpl;
+            owns_dir_ = true;
+        } else {
+            dir_ = dir;
+            fs::create_directories(dir_);
+        }
+    }
+    ~Workspace() {
+        std::error_code ec;  // never throw from here; a leftover file is not worth a crash
+        if (keep_) {
+            progress("kept " + dir_.string());
+        } else if (owns_dir_) {
+            fs::remove_all(dir_, ec);
+        } else {
+            for (const auto& p : created_) fs::remove_all(p, ec);  // a --dir is the user's: only ours goes
+        }
+    }
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+
+    /// A path in the workspace, removed at exit.
+    fs::path file(const std::string& name) {
+        created_.push_back(dir_ / name);
+        return created_.back();
+    }
+    const fs::path& dir() const { return dir_; }
+
+private:
+    fs::path dir_;
+    bool owns_dir_ = false, keep_;
+    std::vector<fs::path> created_;
+};
+
+/// A generated data set, its CSV files and the store it was ingested into.
+struct DataSet {
+    std::string label;  ///< e.g. "24x7-10y"
+    std::vector<RawBar> bars;
+    fs::path csv;
+    u64 csv_bytes = 0;
+    std::optional<fs::path> csv_text;  ///< the same bars with `YYYY-MM-DD HH:MM:SS` stamps
+    u64 csv_text_bytes = 0;
+    bool ingest_targets = false;  ///< the 24/7 set: the ingest targets are stated for it
+    fs::path store;
+    std::optional<SeriesKey> key;  ///< known once ingested
+};
+
+ParseOptions parse_options() {
+    return {};  // symbol from the file name, base = smallest step (1m), UTC; what the CLI does
+}
+
+u64 bar_count(const std::vector<SeriesBatch>& batches) {
+    u64 n = 0;
+    for (const auto& b : batches) n += b.bars.size();
+    return n;
+}
+
+std::string cpu_model() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            return colon == std::string::npos ? line : line.substr(colon + 2);
+        }
+    return "unknown";
+}
+
+/// Throws unless `got` holds exactly `want`: figures of a store that loses bars mean nothing.
+void check_same(const BarColumns& got, const std::vector<RawBar>& want, const Scale& scale, const std::string& what) {
+    if (got.size() != want.size())
+        throw std::runtime_error(what + ": store returned " + std::to_string(got.size()) + " bars, expected " +
+                                 std::to_string(want.size()));
+    if (scale.price_decimals != 2 || scale.volume_decimals != 0)
+        throw std::runtime_error(what + ": unexpected scale (prices have 2 decimals, volumes 0)");
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        const auto& w = want[i];
+        const bool same = got.ts[i] == w.ts_s * 1'000'000'000 && got.open[i] == w.open && got.high[i] == w.high &&
+                          got.low[i] == w.low && got.close[i] == w.close && got.volume[i] == w.volume;
+        if (!same) throw std::runtime_error(what + ": bar " + std::to_string(i) + " differs from the generated one");
+    }
+}
+
+/// Parses and writes `csv` into a fresh store at `store_dir`; returns the series key.
+SeriesKey ingest(const fs::path& csv, const fs::path& store_dir) {
+    fs::remove_all(store_dir);
+    const auto batches = parse_file(csv, FileFormat::csv, parse_options());
+    auto store = Store::open(store_dir);
+    store.write(batches);
+    if (batches.size() != 1) throw std::runtime_error(csv.string() + ": expected one series");
+    return batches.front().key;
+}
+
+// ---- figure 1: CSV to committed store ---------------------------------------------------------
+
+void figure_ingest(DataSet& ds, const fs::path& csv, const std::string& label, const Options& opt) {
+    progress("ingest_csv " + label);
+    Best parse_only, ingest_all;
+    u64 bars = 0;
+    // Alternate the two so that drift (turbo, a noisy neighbour) hits both alike.
+    for (int r = 0; r < opt.reps; ++r) {
+        parse_only.add(seconds_of([&] {
+            const auto batches = parse_file(csv, FileFormat::csv, parse_options());
+            bars = bar_count(batches);
+            keep_alive(batches);
+        }));
+        fs::remove_all(ds.store);
+        ingest_all.add(seconds_of([&] {
+            const auto batches = parse_file(csv, FileFormat::csv, parse_options());
+            auto store = Store::open(ds.store);
+            store.write(batches);  // one LMDB transaction, fsync'd at commit
+            ds.key = batches.front().key;
+        }));
+    }
+    if (bars != ds.bars.size())
+        throw std::runtime_error(csv.string() + ": parsed " + std::to_string(bars) + " bars, generated " +
+                                 std::to_string(ds.bars.size()));
+    const double rate = ingest_all.per_s(bars), base_rate = parse_only.per_s(bars), ratio = rate / base_rate;
+    JsonLine j;
+    j.text("figure", "ingest_csv").text("data", label).count("bars", bars).num("bars_per_s", rate)
+        .num("seconds", ingest_all.seconds).text("baseline", "parse_only").num("baseline_bars_per_s", base_rate)
+        .num("baseline_seconds", parse_only.seconds).num("ratio", ratio)
+        .num("csv_bytes_per_s", static_cast<double>(fs::file_size(csv)) / ingest_all.seconds);
+    if (ds.ingest_targets)
+        j.text("target", ">= 0.333 of baseline and > 1e7 bars/s").flag("pass", ratio >= 1.0 / 3 && rate > 1e7);
+    else
+        j.null("target").null("pass");
+    j.text("note", "parse_file + Store::open(fresh dir) + write, best of " + std::to_string(opt.reps)).print();
+}
+
+// ---- figure 2: bytes per bar -----------------------------------------------------------------
+
+void figure_bytes(const DataSet& ds) {
+    const auto store = Store::open(ds.store, {.read_only = true});
+    const auto info = store.info(*ds.key);
+    if (!info || info->rows == 0) throw std::runtime_error(ds.label + ": series missing from the store");
+    const double rows = static_cast<double>(info->rows);
+    struct stat st {};
+    const auto mdb = ds.store / "data.mdb";
+    if (::stat(mdb.c_str(), &st) != 0) throw std::runtime_error(mdb.string() + ": cannot stat");
+    const double disk = static_cast<double>(info->disk_bytes) / rows;
+    const double csv = static_cast<double>(ds.csv_bytes) / rows;
+    JsonLine j;
+    j.text("figure", "bytes_per_bar").text("data", ds.label).count("bars", info->rows)
+        .num("disk_bytes_per_bar", disk).num("stored_bytes_per_bar", static_cast<double>(info->stored_bytes) / rows)
+        // What data.mdb really occupies, catalog and B-tree included (st_blocks: allocated, not apparent).
+        .num("file_bytes_per_bar", static_cast<double>(st.st_blocks) * 512 / rows)
+        .count("chunks", info->chunks).text("baseline", "csv_epoch_s").num("baseline_bytes_per_bar", csv);
+    if (ds.csv_text) j.num("csv_text_bytes_per_bar", static_cast<double>(ds.csv_text_bytes) / rows);
+    j.count("raw_bytes_per_bar", sizeof(RawBar)).num("ratio", disk / csv)
+        .num("ratio_raw", disk / static_cast<double>(sizeof(RawBar))).null("target").null("pass").print();
+}
+
+// ---- figure 3: cold range read ---------------------------------------------------------------
+
+/// Writes back and drops data.mdb from the page cache; returns the fraction still resident
+/// (pages LMDB or someone else still maps cannot be dropped).
+double drop_page_cache(const fs::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(file.string() + ": cannot open");
+    ::fdatasync(fd);  // dirty pages cannot be dropped
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    struct stat st {};
+    double resident = -1;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+        const auto size = static_cast<std::size_t>(st.st_size);
+        void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED) {
+            const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+            std::vector<unsigned char> vec((size + page - 1) / page);
+            if (::mincore(p, size, vec.data()) == 0)
+                resident = static_cast<double>(std::count_if(vec.begin(), vec.end(), [](unsigned char c) { return c & 1; })) /
+                           static_cast<double>(vec.size());
+            ::munmap(p, size);
+        }
+    }
+    ::close(fd);
+    return resident;
+}
+
+/// The baseline for reads: copying the raw 48-byte rows into freshly mapped memory. Fresh like
+/// the store's output vectors, so both pay the page faults of memory written the first time
+/// (malloc could hand back warm pages for small sizes and flatter the baseline).
+double memcpy_seconds(const std::vector<RawBar>& bars) {
+    const std::size_t bytes = bars.size() * sizeof(RawBar);
+    return seconds_of([&] {
+        void* dst = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (dst == MAP_FAILED) throw std::runtime_error("mmap failed");
+        std::memcpy(dst, bars.data(), bytes);
+        keep_alive(static_cast<const char*>(dst)[bytes / 2]);
+        ::munmap(dst, bytes);
+    });
+}
+
+void figure_cold_read(const DataSet& ds, bool drop, const Options& opt) {
+    const std::string name = drop ? "cold_read_dropped" : "cold_read";
+    progress(name + " " + ds.label);
+    Best read, copy;
+    double resident = 1;
+    for (int r = 0; r < opt.reps; ++r) {
+        if (drop) resident = std::min(resident, drop_page_cache(ds.store / "data.mdb"));
+        read.add(seconds_of([&] {
+            const auto store = Store::open(ds.store, {.read_only = true});
+            const auto bars = store.read(*ds.key, Timestamp::min(), Timestamp::max());
+            if (bars.size() != ds.bars.size()) throw std::runtime_error(ds.label + ": short read");
+        }));
+        copy.add(memcpy_seconds(ds.bars));
+    }
+    const u64 n = ds.bars.size();
+    JsonLine j;
+    j.text("figure", name).text("data", ds.label).count("bars", n).num("bars_per_s", read.per_s(n))
+        .num("seconds", read.seconds).text("baseline", "memcpy_48B_bars_to_fresh_pages").num("baseline_bars_per_s", copy.per_s(n))
+        .num("ratio", read.per_s(n) / copy.per_s(n)).null("target").null("pass");
+    if (drop)
+        j.num("resident_after_drop", resident)
+            .text("note", "data.mdb dropped from the page cache (posix_fadvise DONTNEED) before each run; "
+                          "the host may still cache the virtual disk");
+    else
+        j.text("note", "page cache warm; Store freshly opened each run");
+    j.print();
+}
+
+// ---- figure 4: cold resample -----------------------------------------------------------------
+
+void figure_resample(const DataSet& ds, const BarColumns& in_ram, const Options& opt) {
+    progress("cold_resample_5m " + ds.label);
+    Best cold, ram;
+    std::size_t bins = 0, bins_ram = 0;
+    QueryOptions five_min;
+    five_min.timeframe = Duration{5min};
+    for (int r = 0; r < opt.reps; ++r) {
+        cold.add(seconds_of([&] {
+            const auto store = Store::open(ds.store, {.read_only = true});
+            bins = query(store, *ds.key, five_min).size();
+        }));
+        ram.add(seconds_of([&] { bins_ram = resample(in_ram, 1min, 5min).size(); }));
+    }
+    if (bins != bins_ram) throw std::runtime_error(ds.label + ": query and resample disagree on the bin count");
+    const u64 n = in_ram.size();
+    const double rate = cold.per_s(n);
+    JsonLine j;
+    j.text("figure", "cold_resample_5m").text("data", ds.label).count("bars", n).count("bins", bins)
+        .num("base_bars_per_s", rate).num("seconds", cold.seconds).text("baseline", "resample_in_ram")
+        .num("baseline_base_bars_per_s", ram.per_s(n)).num("ratio", rate / ram.per_s(n))
+        .text("target", "> 2e7 base bars/s").flag("pass", rate > 2e7)
+        .text("note", "page cache warm; Store freshly opened each run").print();
+}
+
+// ---- figure 5: last N bars before random times -----------------------------------------------
+
+/// The median and 99th percentile of per-call nanoseconds.
+struct Latency {
+    double median_ns = 0, p99_ns = 0;
+};
+Latency latency_of(std::vector<double> ns) {
+    std::sort(ns.begin(), ns.end());
+    return {ns[ns.size() / 2], ns[ns.size() * 99 / 100]};
+}
+
+void figure_read_last(const DataSet& ds, const Options& opt) {
+    progress("read_last " + ds.label);
+    constexpr std::size_t kN = 200, kCalls = 1000;
+    // Times uniform over the series plus one bar past the end; the same set for both sides.
+    std::mt19937_64 rng(opt.seed);
+    const i64 lo = ds.bars.front().ts_s, hi = ds.bars.back().ts_s + 60;
+    std::vector<i64> times_s(kCalls);
+    for (auto& t : times_s) t = lo + static_cast<i64>(rng() % static_cast<u64>(hi - lo + 1));
+
+    const auto store = Store::open(ds.store, {.read_only = true});
+    std::optional<Latency> best, best_base;
+    std::vector<double> ns(kCalls), base_ns(kCalls);
+    for (int r = 0; r < opt.reps; ++r) {
+        for (std::size_t i = 0; i < kCalls; ++i) {
+            const Timestamp before{std::chrono::seconds{times_s[i]}};
+            const auto t0 = Clock::now();
+            const auto bars = store.read_last(*ds.key, kN, before);
+            ns[i] = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+            // The baseline: binary search in the raw rows and copy out the same columns.
+            const auto t1 = Clock::now();
+            const auto end = std::lower_bound(ds.bars.begin(), ds.bars.end(), times_s[i],
+                                              [](const RawBar& b, i64 t) { return b.ts_s < t; });
+            const auto first = end - std::min<std::ptrdiff_t>(kN, end - ds.bars.begin());
+            BarColumns copy;
+            copy.reserve(static_cast<std::size_t>(end - first));
+            for (auto it = first; it != end; ++it)
+                copy.push_back({Timestamp{std::chrono::seconds{it->ts_s}}, it->open, it->high, it->low, it->close, it->volume});
+            base_ns[i] = std::chrono::duration<double, std::nano>(Clock::now() - t1).count();
+            if (bars.size() != copy.size() || (!bars.empty() && bars.ts.back() != copy.ts.back()))
+                throw std::runtime_error(ds.label + ": read_last returned the wrong bars");
+        }
+        const auto l = latency_of(ns), b = latency_of(base_ns);
+        if (!best || l.median_ns < best->median_ns) best = l;
+        if (!best_base || b.median_ns < best_base->median_ns) best_base = b;
+    }
+    JsonLine j;
+    j.text("figure", "read_last").text("data", ds.label).count("bars", ds.bars.size()).count("n", kN)
+        .count("calls", kCalls).num("median_ns", best->median_ns).num("p99_ns", best->p99_ns)
+        .text("baseline", "binary_search_copy_in_ram").num("baseline_median_ns", best_base->median_ns)
+        .num("ratio", best->median_ns / best_base->median_ns).null("target").null("pass")
+        .text("note", "one open Store, page cache warm; times uniform over the series").print();
+}
+
+// ---- driver ----------------------------------------------------------------------------------
+
+bool wanted(const Options& opt, const std::string& figure) {
+    if (opt.only.empty()) return true;
+    return std::any_of(opt.only.begin(), opt.only.end(), [&](const std::string& o) { return figure.rfind(o, 0) == 0; });
+}
+
+int run(const Options& opt) {
+    for (const auto& o : opt.only)
+        if (std::none_of(kFigures.begin(), kFigures.end(), [&](const std::string& f) { return f.rfind(o, 0) == 0; }))
+            throw std::runtime_error("--only " + o + " matches no figure");
+
+    Workspace ws(opt.dir, opt.keep);
+    JsonLine machine;
+    machine.text("figure", "machine").count("hardware_concurrency", std::thread::hardware_concurrency())
+        .text("cpu", cpu_model()).count("seed", opt.seed).flag("quick", opt.quick).count("reps", static_cast<u64>(opt.reps))
+#ifdef NDEBUG
+        .flag("ndebug", true)
+#else
+        .flag("ndebug", false)
+#endif
+        .text("dir", ws.dir().string());
+    machine.print();
+
+    const double years = opt.quick ? 1 : 10;
+    const bool want_text = wanted(opt, "ingest_csv");  // the text variant only feeds the ingest figure
+    std::vector<DataSet> sets(2);
+    {
+        auto& s = sets[0];
+        s.label = opt.quick ? "24x7-1y" : "24x7-10y";
+        const auto t = seconds_of([&] { s.bars = gen_24x7(years, opt.seed); });
+        progress("generated " + s.label + ": " + std::to_string(s.bars.size()) + " bars in " + std::to_string(t) + " s");
+        s.csv = ws.file("walk24x7.csv");
+        s.csv_bytes = write_csv(s.csv, s.bars, TsFormat::epoch_s);
+        if (want_text) {
+            s.csv_text = ws.file("walk24x7_text.csv");
+            s.csv_text_bytes = write_csv(*s.csv_text, s.bars, TsFormat::text);
+        }
+        s.ingest_targets = true;
+        s.store = ws.file("store-24x7");
+    }
+    {
+        auto& s = sets[1];
+        s.label = "equity-1y";
+        s.bars = gen_equity_year(opt.seed);
+        progress("generated " + s.label + ": " + std::to_string(s.bars.size()) + " bars");
+        s.csv = ws.file("equity.csv");
+        s.csv_bytes = write_csv(s.csv, s.bars, TsFormat::epoch_s);
+        s.store = ws.file("store-equity");
+    }
+    progress("CSV files written in " + ws.dir().string());
+
+    for (auto& s : sets) {
+        if (wanted(opt, "ingest_csv")) {
+            // Text stamps first: the epoch file's ingest, run last, leaves the store the rest reads.
+            if (s.csv_text) figure_ingest(s, *s.csv_text, s.label + "-text", opt);
+            figure_ingest(s, s.csv, s.label, opt);
+        }
+        // Every figure but ingest_csv reads the store.
+        const bool need_store = std::any_of(kFigures.begin(), kFigures.end(),
+                                            [&](const auto& f) { return f != "ingest_csv" && wanted(opt, f); });
+        if (!need_store) continue;
+        if (!s.key) s.key = ingest(s.csv, s.store);
+
+        // Read everything once: checks the round trip and gives the in-RAM input of the baselines.
+        // The Store is closed right after: while LMDB maps data.mdb its pages cannot be dropped.
+        BarColumns all;
+        {
+            const auto store = Store::open(s.store, {.read_only = true});
+            all = store.read(*s.key, Timestamp::min(), Timestamp::max());
+            check_same(all, s.bars, store.info(*s.key)->scale, s.label);
+        }
+
+        if (wanted(opt, "bytes_per_bar")) figure_bytes(s);
+        if (wanted(opt, "cold_read")) figure_cold_read(s, false, opt);
+        if (wanted(opt, "cold_read_dropped")) figure_cold_read(s, true, opt);
+        if (wanted(opt, "cold_resample_5m")) figure_resample(s, all, opt);
+        if (wanted(opt, "read_last")) figure_read_last(s, opt);
+    }
+    return 0;
+}
+
+}  // namespace
+
+}  // namespace barstore::tools
+
+int main(int argc, char** argv) {
+    using barstore::tools::Options;
+    Options opt;
+    CLI::App app{"barstore benchmark: one JSON line per figure on stdout, each with a baseline"};
+    app.add_flag("--quick", opt.quick, "1 year of 24/7 bars instead of 10 (CI smoke)");
+    app.add_option("--seed", opt.seed, "Generator seed")->capture_default_str();
+    app.add_option("--dir", opt.dir, "Where to write CSV files and stores (default: a fresh dir under /tmp)");
+    app.add_flag("--keep", opt.keep, "Keep the generated files at exit");
+    app.add_option("--only", opt.only, "Run only figures whose name starts with NAME (comma-separated)")
+        ->delimiter(',');
+    app.add_option("--reps", opt.reps, "Runs per timed section; the best counts")->check(CLI::Range(1, 100))
+        ->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return barstore::tools::run(opt);
+    } catch (const std::exception& e) {
+        std::cerr << "bench: error: " << e.what() << '\n';
+        return 1;
+    }
+}
