@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "aggregate/resampler.hpp"
 #include "barstore/error.hpp"
 #include "barstore/query.hpp"
 #include "barstore/time.hpp"
@@ -64,8 +65,10 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
     if (hi_read <= lo_label) return {};
 
     if (!opts.last || opts.from) {
-        auto bars = store.read(key, at(lo_label), at(hi_read));
-        auto bins = resample(bars, key.base, Duration{tf});
+        // Bin chunk by chunk: a year of 1-minute bars is never materialised.
+        aggregate::Resampler resampler(key.base, Duration{tf});
+        store.scan(key, at(lo_label), at(hi_read), [&](const BarColumns& piece) { resampler.feed(piece); });
+        auto bins = resampler.finish();
         select(bins, lo_label, hi_label, tf, as_of, opts.include_forming);
         if (opts.last && bins.size() > *opts.last) {
             BarColumns tail;

@@ -53,6 +53,8 @@ bool varint_unpack(std::span<const std::byte> in, std::span<std::uint64_t> value
         for (unsigned shift = 0;; shift += 7) {
             if (pos >= in.size() || shift > 63) return false;
             const auto byte = static_cast<std::uint64_t>(in[pos++]);
+            // The 10th byte holds bit 63 only; more would be a value past 2^64, silently cut.
+            if (shift == 63 && byte > 1) return false;
             x |= (byte & 0x7F) << shift;
             if (!(byte & 0x80)) break;
         }

@@ -42,13 +42,21 @@ void BarColumns::append(const BarColumns& other, std::size_t first, std::size_t 
 void validate_symbol(const std::string& symbol) {
     if (symbol.empty() || symbol.size() > 64)
         throw InvalidInput("symbol must be 1 to 64 bytes (got '" + symbol + "')");
-    // Printable UTF-8: no ASCII control bytes, and multi-byte sequences well formed.
+    // Printable UTF-8 in the strict sense of RFC 3629: shortest form only, no UTF-16 surrogates,
+    // nothing past U+10FFFF; and no control characters (C0, DEL, C1), which no terminal prints.
+    static constexpr std::uint32_t kMinCodePoint[5] = {0, 0, 0x80, 0x800, 0x10000};
     for (std::size_t i = 0; i < symbol.size();) {
         const auto c = static_cast<unsigned char>(symbol[i]);
-        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        bool ok = len != 0 && i + len <= symbol.size() && !(len == 1 && (c < 0x20 || c == 0x7F));
-        for (std::size_t k = 1; ok && k < len; ++k)
-            ok = (static_cast<unsigned char>(symbol[i + k]) & 0xC0) == 0x80;
+        const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        bool ok = len != 0 && i + len <= symbol.size();
+        std::uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1Fu : len == 3 ? c & 0x0Fu : c & 0x07u;
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            const auto b = static_cast<unsigned char>(symbol[i + k]);
+            ok = (b & 0xC0) == 0x80;
+            cp = (cp << 6) | (b & 0x3Fu);
+        }
+        ok = ok && cp >= kMinCodePoint[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF) && cp >= 0x20 &&
+             !(cp >= 0x7F && cp <= 0x9F);
         if (!ok) throw InvalidInput("symbol must be printable UTF-8 (got '" + symbol + "')");
         i += len;
     }

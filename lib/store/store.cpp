@@ -206,9 +206,16 @@ void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode
     }
     const Scale target{std::max(rec.scale.price_decimals, batch.scale.price_decimals),
                        std::max(rec.scale.volume_decimals, batch.scale.volume_decimals)};
-    BarColumns incoming = batch.bars;
-    scale_up(incoming, target.price_decimals - batch.scale.price_decimals,
-             target.volume_decimals - batch.scale.volume_decimals, key);
+    // Borrow the caller's bars; copy only when they must be scaled up.
+    const BarColumns* incoming_ptr = &batch.bars;
+    BarColumns scaled;
+    if (target != batch.scale) {
+        scaled = batch.bars;
+        scale_up(scaled, target.price_decimals - batch.scale.price_decimals,
+                 target.volume_decimals - batch.scale.volume_decimals, key);
+        incoming_ptr = &scaled;
+    }
+    const BarColumns& incoming = *incoming_ptr;
     const bool rescale_stored = existing && rec.rows > 0 && target != rec.scale;
 
     const i64 in_first = incoming.ts.front(), in_last = incoming.ts.back();
@@ -263,17 +270,18 @@ void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode
                  target.volume_decimals - rec.scale.volume_decimals, key);
 
     // merged = stored bars before the new range, the new bars, stored bars after it.
-    BarColumns merged;
-    const auto before = static_cast<std::size_t>(std::lower_bound(tail.ts.begin(), tail.ts.end(), in_first) - tail.ts.begin());
-    const auto after = static_cast<std::size_t>(std::upper_bound(tail.ts.begin(), tail.ts.end(), in_last) - tail.ts.begin());
-    if (before == 0 && after == tail.size() && tail.empty()) {
-        merged = std::move(incoming);
-    } else {
-        merged.reserve(before + incoming.size() + (tail.size() - after));
-        merged.append(tail, 0, before);
-        merged.append(incoming, 0, incoming.size());
-        merged.append(tail, after, tail.size());
+    BarColumns merged_copy;
+    const BarColumns* merged_ptr = &incoming;  // a fresh series or a full last chunk: no copy
+    if (!tail.empty()) {
+        const auto before = static_cast<std::size_t>(std::lower_bound(tail.ts.begin(), tail.ts.end(), in_first) - tail.ts.begin());
+        const auto after = static_cast<std::size_t>(std::upper_bound(tail.ts.begin(), tail.ts.end(), in_last) - tail.ts.begin());
+        merged_copy.reserve(before + incoming.size() + (tail.size() - after));
+        merged_copy.append(tail, 0, before);
+        merged_copy.append(incoming, 0, incoming.size());
+        merged_copy.append(tail, after, tail.size());
+        merged_ptr = &merged_copy;
     }
+    const BarColumns& merged = *merged_ptr;
 
     const auto encoded = encode_all(merged);
     u64 added_bytes = 0;
@@ -332,6 +340,13 @@ std::vector<SeriesInfo> Store::list() const {
     return out;
 }
 
+std::optional<SeriesInfo> Store::info_fast(const SeriesKey& key) const {
+    Txn txn(impl_->env, true);
+    const auto r = impl_->record(txn, key);
+    if (!r) return std::nullopt;
+    return to_info(key, *r);
+}
+
 std::optional<SeriesInfo> Store::info(const SeriesKey& key) const {
     Txn txn(impl_->env, true);
     const auto r = impl_->record(txn, key);
@@ -362,44 +377,57 @@ std::vector<SeriesInfo> Store::find(std::string_view symbol) const {
     return out;
 }
 
-BarColumns Store::read(const SeriesKey& key, Timestamp from, Timestamp to) const {
-    BarColumns out;
+void Store::scan(const SeriesKey& key, Timestamp from, Timestamp to,
+                 const std::function<void(const BarColumns&)>& fn) const {
     const i64 lo = from.time_since_epoch().count(), hi = to.time_since_epoch().count();
-    if (lo >= hi) return out;
+    if (lo >= hi) return;
     Txn txn(impl_->env, true);
     const auto rec = impl_->record(txn, key);
-    if (!rec || rec->rows == 0 || rec->last_ts < lo || rec->first_ts >= hi) return out;
+    if (!rec || rec->rows == 0 || rec->last_ts < lo || rec->first_ts >= hi) return;
     Cursor cur(txn, impl_->chunks);
     auto start = storage::chunk_key(rec->series_id, lo);
     MDB_val k = storage::as_val(start), v{};
     bool ok = cur.move(MDB_SET_RANGE, k, v);
+    auto same_series = [&] { return k.mv_size == 12 && storage::parse_chunk_key(storage::as_bytes(k)).series_id == rec->series_id; };
     // The chunk holding `lo` starts at or before it: step back one unless we landed on it.
-    const bool exact = ok && k.mv_size == 12 && storage::parse_chunk_key(storage::as_bytes(k)).series_id == rec->series_id &&
-                       storage::parse_chunk_key(storage::as_bytes(k)).first_ts == lo;
-    if (!exact) {
+    if (!(ok && same_series() && storage::parse_chunk_key(storage::as_bytes(k)).first_ts == lo)) {
         ok = ok ? cur.move(MDB_PREV, k, v) : cur.move(MDB_LAST, k, v);
-        if (!ok || k.mv_size != 12 || storage::parse_chunk_key(storage::as_bytes(k)).series_id != rec->series_id) {
+        if (!ok || !same_series()) {
             k = storage::as_val(start);
             ok = cur.move(MDB_SET_RANGE, k, v);
         }
     }
-    BarColumns scratch;
-    for (; ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
-        const auto parts = storage::parse_chunk_key(storage::as_bytes(k));
-        if (parts.series_id != rec->series_id || parts.first_ts >= hi) break;
+    thread_local BarColumns piece;  // reused: a scan of years must not allocate per chunk
+    for (; ok && same_series(); ok = cur.move(MDB_NEXT, k, v)) {
+        const auto first_ts = storage::parse_chunk_key(storage::as_bytes(k)).first_ts;
+        if (first_ts >= hi) break;
         const auto chunk = storage::as_bytes(v);
         const auto h = codec::read_chunk_header(chunk);
         if (h.last_ts < lo) continue;
-        if (h.first_ts >= lo && h.last_ts < hi) {
-            Impl::decode(chunk, key, parts.first_ts, out);  // whole chunk in range: no copy
-            continue;
+        piece.clear();
+        Impl::decode(chunk, key, first_ts, piece);
+        if (h.first_ts < lo || h.last_ts >= hi) {
+            const auto a = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), lo) - piece.ts.begin());
+            const auto b = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), hi) - piece.ts.begin());
+            BarColumns trimmed;
+            trimmed.append(piece, a, b);
+            fn(trimmed);
+        } else {
+            fn(piece);
         }
-        scratch.clear();
-        Impl::decode(chunk, key, parts.first_ts, scratch);
-        const auto a = static_cast<std::size_t>(std::lower_bound(scratch.ts.begin(), scratch.ts.end(), lo) - scratch.ts.begin());
-        const auto b = static_cast<std::size_t>(std::lower_bound(scratch.ts.begin(), scratch.ts.end(), hi) - scratch.ts.begin());
-        out.append(scratch, a, b);
     }
+}
+
+BarColumns Store::read(const SeriesKey& key, Timestamp from, Timestamp to) const {
+    BarColumns out;
+    if (const auto i = info_fast(key)) {
+        // Reserve once from the catalog so a multi-year read never regrows its columns.
+        const i64 lo = std::max(from.time_since_epoch().count(), i->first.time_since_epoch().count());
+        const i64 hi = std::min(to.time_since_epoch().count(), i->last.time_since_epoch().count() + 1);
+        if (hi > lo)
+            out.reserve(static_cast<std::size_t>(std::min<u64>(i->rows, static_cast<u64>((hi - lo) / key.base.count()) + 1)));
+    }
+    scan(key, from, to, [&](const BarColumns& piece) { out.append(piece, 0, piece.size()); });
     return out;
 }
 

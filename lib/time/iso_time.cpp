@@ -74,7 +74,15 @@ Timestamp parse_time(std::string_view text) {
     if (!c.eof()) return bad();
     const auto days = date::sys_days{ymd}.time_since_epoch().count();
     const std::int64_t secs = days * 86400LL + h * 3600LL + mi * 60LL + se - offset_s;
-    return Timestamp{Duration{secs * 1'000'000'000LL + frac_ns}};
+    // A Timestamp spans 1677-09-21 .. 2262-04-11; years outside must fail, not wrap.
+    // Before 1970 the fraction is added to a negative second; borrow one second first so that
+    // INT64_MIN itself (1677-09-21T00:12:43.145224192Z) does not overflow on the way.
+    const bool borrow = secs < 0 && frac_ns > 0;
+    std::int64_t ns = 0;
+    if (__builtin_mul_overflow(secs + (borrow ? 1 : 0), std::int64_t{1'000'000'000}, &ns) ||
+        __builtin_add_overflow(ns, frac_ns - (borrow ? 1'000'000'000 : 0), &ns))
+        return bad();
+    return Timestamp{Duration{ns}};
 }
 
 std::string format_time(Timestamp t) {

@@ -56,7 +56,10 @@ Duration parse_timeframe(std::string_view text) {
         n = 1;
     }
     if (n <= 0) return bad();
-    return Duration{n * u};
+    // 1,000,000 weeks or days is past int64 nanoseconds (~292 years): refuse, never wrap.
+    std::int64_t total = 0;
+    if (__builtin_mul_overflow(n, u, &total)) return bad();
+    return Duration{total};
 }
 
 std::string format_timeframe(Duration tf) {

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -63,12 +64,18 @@ public:
 
     std::vector<SeriesInfo> list() const;
     std::optional<SeriesInfo> info(const SeriesKey& key) const;
+    /// The catalog record alone (disk_bytes left 0): one key lookup, for hot paths.
+    std::optional<SeriesInfo> info_fast(const SeriesKey& key) const;
     /// Every series with this symbol, finest base first.
     std::vector<SeriesInfo> find(std::string_view symbol) const;
 
     /// Bars with ts in [from, to). Empty if the series is unknown. The result is owned.
     /// Each call is one short read transaction. Throws CorruptData naming the chunk.
     BarColumns read(const SeriesKey& key, Timestamp from, Timestamp to) const;
+    /// Calls `fn` with the bars in [from, to) in time order, one chunk's worth at a time, so an
+    /// aggregation never materialises the range. The columns passed are valid only during the call.
+    void scan(const SeriesKey& key, Timestamp from, Timestamp to,
+              const std::function<void(const BarColumns&)>& fn) const;
     /// The last `n` bars with ts < before (fewer if the series is shorter).
     BarColumns read_last(const SeriesKey& key, std::size_t n, Timestamp before) const;
 
