@@ -125,7 +125,7 @@ bool allowed(std::size_t col, Transform t) {
 std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std::size_t last,
                                     const EncodeOptions& opts) {
     const std::size_t n = last - first;
-    if (last <= first || last > b.size() || n > UINT32_MAX)
+    if (last <= first || last > b.size() || n > kMaxChunkRows)
         throw InvalidInput("encode_chunk: bad row range");
 
     for (std::size_t c = 0; c < kColumns; ++c)
@@ -241,7 +241,7 @@ ChunkHeader read_chunk_header(std::span<const std::byte> chunk) {
     h.first_ts = get<i64>(p + 16);
     h.last_ts = get<i64>(p + 24);
     h.checksum = get<u64>(p + 32);
-    if (h.rows == 0) corrupt("zero rows");
+    if (h.rows == 0 || h.rows > kMaxChunkRows) corrupt("bad row count " + std::to_string(h.rows));
     if (kHeaderBytes + std::size_t{h.payload_bytes} != chunk.size()) corrupt("payload size mismatch");
     std::size_t stored_total = 0;
     for (std::size_t c = 0; c < kColumns; ++c) {

@@ -15,6 +15,9 @@ inline constexpr std::uint32_t kChunkMagic = 0x4B435342;  // bytes "BSCK"
 inline constexpr std::uint16_t kFormatVersion = 1;
 /// Rows per full chunk; chosen from the measurement in docs/format.md.
 inline constexpr std::size_t kChunkRows = 4096;
+/// Readers refuse more rows than this: with width-0 columns a tiny chunk could otherwise make a
+/// decoder allocate for 4 billion rows. Encoders may choose any size up to it.
+inline constexpr std::size_t kMaxChunkRows = 65536;
 inline constexpr std::size_t kColumns = 6;  // ts, open, high, low, close, volume
 inline constexpr std::size_t kFixedHeaderBytes = 40;
 inline constexpr std::size_t kColumnDescriptorBytes = 32;
@@ -71,7 +74,7 @@ struct EncodeOptions {
     bool varint = false;
 };
 
-/// Encodes rows [first, last) of `bars` (1 <= last - first <= UINT32_MAX). Deterministic:
+/// Encodes rows [first, last) of `bars` (1 <= last - first <= kMaxChunkRows). Deterministic:
 /// the same rows and options give the same bytes.
 std::vector<std::byte> encode_chunk(const BarColumns& bars, std::size_t first, std::size_t last,
                                     const EncodeOptions& opts = {});
