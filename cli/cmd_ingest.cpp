@@ -11,7 +11,6 @@ struct IngestOptions {
     std::string db;
     std::vector<std::string> files;
     std::string symbol, timeframe, format = "auto", tz = "UTC", stamp = "start";
-    std::optional<int> price_decimals, volume_decimals;
     bool replace = false;
 };
 
@@ -21,8 +20,6 @@ void run_ingest(const IngestOptions& o) {
     if (!o.timeframe.empty()) parse.timeframe = parse_timeframe(o.timeframe);
     parse.tz = o.tz;
     parse.stamp = o.stamp == "end" ? Stamp::end : Stamp::start;
-    parse.price_decimals = o.price_decimals;
-    parse.volume_decimals = o.volume_decimals;
     const FileFormat format = o.format == "csv" ? FileFormat::csv : o.format == "dbn" ? FileFormat::dbn : FileFormat::auto_detect;
 
     auto store = Store::open(o.db);
@@ -44,8 +41,8 @@ void run_ingest(const IngestOptions& o) {
             std::cout << (&b == &batches.front() ? " -> " : ", ") << b.key.symbol << " "
                       << format_timeframe(b.key.base);
             if (b.rounded_values > 0)
-                std::cerr << file << ": warning: " << b.rounded_values << " values of " << b.key.symbol
-                          << " rounded to the requested decimals\n";
+                std::cerr << file << ": note: " << b.rounded_values << " values of " << b.key.symbol
+                          << " had more than 15 significant digits (float noise) and were rounded to 15\n";
         }
         std::cout << '\n';
     }
@@ -63,10 +60,6 @@ void setup_ingest(CLI::App& app) {
     sub->add_option("--tz", o->tz, "IANA zone of naive CSV timestamps");
     sub->add_option("--stamp", o->stamp, "Whether a CSV stamp is the bar's start or end")
         ->check(CLI::IsMember({"start", "end"}));
-    sub->add_option("--price-decimals", o->price_decimals, "Round prices to N decimals (default: exact)")
-        ->check(CLI::Range(0, 18));
-    sub->add_option("--volume-decimals", o->volume_decimals, "Round volumes to N decimals (default: exact)")
-        ->check(CLI::Range(0, 18));
     sub->add_flag("--replace", o->replace, "Replace stored bars in the files' time ranges");
     sub->add_option("FILE", o->files, "Files to ingest")->required();
     sub->callback([o] { run_ingest(*o); });

@@ -654,7 +654,9 @@ TEST_CASE("a flipped byte in data.mdb: verify() names the series and chunk, read
     }
     CHECK(diff(rows(s.read(bad_key, at(kLo), at(chunk_first))),
                std::vector<Bar>(bad_bars.begin(), bad_bars.begin() + kRows)) == "");
-    CHECK(diff(rows(s.read(bad_key, at(chunk_last + 1), at(kHi))),
+    // A read from the next chunk's first bar on never needs the corrupt chunk. (One from
+    // chunk_last + 1 may: only the corrupt chunk's unverifiable header could say it ends earlier.)
+    CHECK(diff(rows(s.read(bad_key, bad_bars[2 * kRows].ts, at(kHi))),
                std::vector<Bar>(bad_bars.begin() + 2 * kRows, bad_bars.end())) == "");
     CHECK(diff(rows(s.read_last(bad_key, 5, at(kHi))), std::vector<Bar>(bad_bars.end() - 5, bad_bars.end())) == "");
     CHECK(diff(rows(s.read(good_key, at(kLo), at(kHi))), good_bars) == "");

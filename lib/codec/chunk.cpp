@@ -225,10 +225,12 @@ std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std:
 }
 
 
-ChunkHeader read_chunk_header(std::span<const std::byte> chunk) {
+ChunkHeader read_chunk_header(std::span<const std::byte> chunk, bool verify_checksum) {
     if (chunk.size() < kHeaderBytes)
         corrupt("shorter than its header (" + std::to_string(chunk.size()) + " bytes)");
     const std::byte* p = chunk.data();
+    // Checksum first: a flipped bit is reported as what it is, not as whichever field it hit.
+    if (verify_checksum && checksum_of(chunk) != get<u64>(p + 32)) corrupt("checksum mismatch");
     if (get<std::uint32_t>(p) != kChunkMagic) corrupt("bad magic");
     ChunkHeader h;
     h.version = get<std::uint16_t>(p + 4);
@@ -277,8 +279,7 @@ ChunkHeader read_chunk_header(std::span<const std::byte> chunk) {
 }
 
 void decode_chunk(std::span<const std::byte> chunk, BarColumns& out) {
-    const ChunkHeader h = read_chunk_header(chunk);
-    if (checksum_of(chunk) != h.checksum) corrupt("checksum mismatch");
+    const ChunkHeader h = read_chunk_header(chunk, true);
     const std::size_t n = h.rows;
 
     // Residuals of every column, multiplied back by the divisor (wrapping). Scratch buffers

@@ -79,9 +79,9 @@ struct EncodeOptions {
 std::vector<std::byte> encode_chunk(const BarColumns& bars, std::size_t first, std::size_t last,
                                     const EncodeOptions& opts = {});
 
-/// Parses and sanity-checks the header only (magic, version, sizes); no checksum.
-/// Throws CorruptData with the reason.
-ChunkHeader read_chunk_header(std::span<const std::byte> chunk);
+/// Parses and sanity-checks the header only (magic, version, sizes); no checksum unless
+/// `verify_checksum`. Throws CorruptData with the reason.
+ChunkHeader read_chunk_header(std::span<const std::byte> chunk, bool verify_checksum = false);
 
 /// Verifies the checksum, decodes and appends the rows to `out`. Throws CorruptData.
 /// On throw `out` is left as it was.

@@ -4,7 +4,7 @@ set -e
 db=$PWD/db
 btc=$SHARED/data/csv/btc-perp-20211231-20220201_1m.csv
 spy=$SHARED/data/csv/nt-spy-minute-2011.csv
-"$BARSTORE" ingest --db "$db" --symbol BTC --volume-decimals 8 "$btc" >/dev/null
+"$BARSTORE" ingest --db "$db" --symbol BTC "$btc" >/dev/null
 "$BARSTORE" ingest --db "$db" --symbol SPY --stamp end "$spy" >/dev/null
 q() { "$BARSTORE" query --db "$db" "$@" --format csv; }
 echo "# btc 1h last 3"

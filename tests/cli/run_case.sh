@@ -2,8 +2,8 @@
 # tests/cli/run_case.sh BARSTORE SHARED CASE.sh: runs one CLI case in a fresh directory and
 # compares its stdout with CASE.stdout and its exit status with CASE.exit (default 0).
 set -uo pipefail
-export BARSTORE="$1" SHARED="$2"
-case_file="$3"
+export BARSTORE="$(realpath "$1")" SHARED="$(realpath "$2")"
+case_file="$(realpath "$3")"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

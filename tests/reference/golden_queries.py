@@ -10,7 +10,17 @@ shared = sys.argv[1]
 UTC = dt.timezone.utc
 
 
-def load(path, sep, parse_ts, shift_s, vol_decimals):
+def exact(text):
+    """The CSV rule: exact, except that a fraction past 15 significant digits (a double printed
+    in full) is rounded half-even to 15 significant digits; integer digits are never rounded."""
+    d = Decimal(text).normalize()
+    t = d.as_tuple()
+    if t.exponent < 0 and len(t.digits) > 15:
+        d = d.quantize(Decimal(1).scaleb(min(0, t.exponent + len(t.digits) - 15)), rounding=ROUND_HALF_EVEN)
+    return d
+
+
+def load(path, sep, parse_ts, shift_s):
     bars = []
     for line in open(path, newline=""):
         line = line.strip()
@@ -18,8 +28,7 @@ def load(path, sep, parse_ts, shift_s, vol_decimals):
             continue
         f = line.split(sep)
         ts = int(parse_ts(f[0]).replace(tzinfo=UTC).timestamp()) - shift_s
-        o, h, l, c = (Decimal(x) for x in f[1:5])
-        v = Decimal(f[5]).quantize(Decimal(1).scaleb(-vol_decimals), rounding=ROUND_HALF_EVEN)
+        o, h, l, c, v = (exact(x) for x in f[1:6])
         bars.append((ts, o, h, l, c, v))
     return bars
 
@@ -52,9 +61,9 @@ def csv(rows):
 
 
 btc = load(f"{shared}/data/csv/btc-perp-20211231-20220201_1m.csv", ",",
-           lambda s: dt.datetime.strptime(s, "%Y-%m-%d %H:%M:%S.%f"), 0, 8)
+           lambda s: dt.datetime.strptime(s, "%Y-%m-%d %H:%M:%S.%f"), 0)
 spy = load(f"{shared}/data/csv/nt-spy-minute-2011.csv", ";",
-           lambda s: dt.datetime.strptime(s, "%Y%m%d %H%M%S"), 60, 0)
+           lambda s: dt.datetime.strptime(s, "%Y%m%d %H%M%S"), 60)
 T = lambda s: int(dt.datetime.fromisoformat(s).replace(tzinfo=UTC).timestamp())
 
 print("# btc 1h last 3")

@@ -19,7 +19,9 @@ struct SeriesBatch {
     SeriesKey key;
     Scale scale;
     BarColumns bars;
-    /// Values rounded to fit ParseOptions::price_decimals / volume_decimals (0 when exact).
+    /// CSV values whose text had more than 15 significant digits after the point (a binary
+    /// double printed in full, like `218102.59507500002`), rounded half-even to 15 digits.
+    /// Every other value is exact.
     std::uint64_t rounded_values = 0;
 };
 
@@ -35,11 +37,6 @@ struct ParseOptions {
     std::string tz = "UTC";             ///< IANA zone of naive CSV text timestamps
     Stamp stamp = Stamp::start;         ///< Stamp::end: a CSV stamp T means the bar [T - tf, T)
     ProgressFn progress;                ///< optional
-    /// CSV: by default each column group (prices, volume) gets the smallest number of decimals
-    /// that holds every value exactly, and a file whose exact scale overflows int64 is rejected.
-    /// Set these to force a scale; values with more decimals are rounded half to even and
-    /// counted in SeriesBatch::rounded_values.
-    std::optional<int> price_decimals, volume_decimals;
 };
 
 /// Reads `path` and decodes it (format from the first bytes when auto_detect: DBN magic or a
