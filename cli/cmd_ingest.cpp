@@ -37,14 +37,13 @@ void run_ingest(const IngestOptions& o) {
         std::size_t bars = 0;
         for (const auto& b : batches) bars += b.bars.size();
         std::cout << file << ": " << bars << " bars";
-        for (const auto& b : batches) {
-            std::cout << (&b == &batches.front() ? " -> " : ", ") << b.key.symbol << " "
-                      << format_timeframe(b.key.base);
+        for (const auto& b : batches)
+            std::cout << (&b == &batches.front() ? " -> " : ", ") << b.key.symbol << " " << format_timeframe(b.key.base);
+        std::cout << std::endl;  // flushed before any note on stderr, so a terminal shows them in order
+        for (const auto& b : batches)
             if (b.rounded_values > 0)
                 std::cerr << file << ": note: " << b.rounded_values << " values of " << b.key.symbol
                           << " had more than 15 significant digits (float noise) and were rounded to 15\n";
-        }
-        std::cout << '\n';
     }
 }
 

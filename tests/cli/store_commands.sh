@@ -13,3 +13,11 @@ printf '\xff' | dd of="$db/data.mdb" bs=1 seek=$((off + 40)) conv=notrunc status
 "$BARSTORE" verify --db "$db"; echo "verify: exit $?"
 "$BARSTORE" query --db "$db" a >/dev/null 2>err.txt; echo "query: exit $?"
 cat err.txt
+# --replace swaps the bars of the file's range inside one transaction; jsonl prints exact decimals.
+db2=$PWD/db2
+"$BARSTORE" ingest --db "$db2" --timeframe 1m a.csv >/dev/null
+printf 'ts,open,high,low,close,volume\n2024-01-02 10:03:00,7.125,8,7,7.5,30\n2024-01-02 10:04:00,7.5,9,7.5,8,40\n' > r.csv
+"$BARSTORE" ingest --db "$db2" --symbol a --timeframe 1m r.csv >/dev/null 2>&1; echo "append over stored bars: exit $?"
+"$BARSTORE" ingest --db "$db2" --symbol a --timeframe 1m --replace r.csv
+"$BARSTORE" query --db "$db2" a --from 2024-01-02T10:02:00Z --to 2024-01-02T10:06:00Z --format jsonl
+"$BARSTORE" info --db "$db2" a | grep -E "^(rows|decimals):"
