@@ -13,6 +13,7 @@
 
 #include "barstore/error.hpp"
 #include "codec/varint.hpp"
+#include "core/le.hpp"
 
 namespace barstore::codec {
 
@@ -21,17 +22,6 @@ namespace {
 using u64 = std::uint64_t;
 using i64 = std::int64_t;
 
-// Little-endian field access by memcpy: chunk bytes come from LMDB pages with no alignment.
-template <class T>
-void put(std::byte* p, T v) {
-    std::memcpy(p, &v, sizeof v);
-}
-template <class T>
-T get(const std::byte* p) {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
 
 [[noreturn]] void corrupt(const std::string& why) { throw CorruptData("corrupt chunk: " + why); }
 
@@ -199,13 +189,13 @@ std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std:
     h.payload_bytes = static_cast<std::uint32_t>(out.size() - kHeaderBytes);
 
     std::byte* p = out.data();
-    put<std::uint32_t>(p + 0, kChunkMagic);
-    put<std::uint16_t>(p + 4, h.version);
-    put<std::uint16_t>(p + 6, static_cast<std::uint16_t>(kHeaderBytes));
-    put<std::uint32_t>(p + 8, h.rows);
-    put<std::uint32_t>(p + 12, h.payload_bytes);
-    put<i64>(p + 16, h.first_ts);
-    put<i64>(p + 24, h.last_ts);
+    put_le<std::uint32_t>(p + 0, kChunkMagic);
+    put_le<std::uint16_t>(p + 4, h.version);
+    put_le<std::uint16_t>(p + 6, static_cast<std::uint16_t>(kHeaderBytes));
+    put_le<std::uint32_t>(p + 8, h.rows);
+    put_le<std::uint32_t>(p + 12, h.payload_bytes);
+    put_le<i64>(p + 16, h.first_ts);
+    put_le<i64>(p + 24, h.last_ts);
     for (std::size_t c = 0; c < kColumns; ++c) {
         std::byte* q2 = p + kFixedHeaderBytes + c * kColumnDescriptorBytes;
         const auto& d = h.columns[c];
@@ -213,14 +203,14 @@ std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std:
         q2[1] = static_cast<std::byte>(d.packing);
         q2[2] = static_cast<std::byte>(d.width);
         q2[3] = static_cast<std::byte>(d.compression);
-        put<std::uint32_t>(q2 + 4, d.stored_bytes);
-        put<std::uint32_t>(q2 + 8, d.packed_bytes);
-        put<std::uint32_t>(q2 + 12, 0);  // reserved, must be zero
-        put<i64>(q2 + 16, d.base);
-        put<u64>(q2 + 24, d.divisor);
+        put_le<std::uint32_t>(q2 + 4, d.stored_bytes);
+        put_le<std::uint32_t>(q2 + 8, d.packed_bytes);
+        put_le<std::uint32_t>(q2 + 12, 0);  // reserved, must be zero
+        put_le<i64>(q2 + 16, d.base);
+        put_le<u64>(q2 + 24, d.divisor);
     }
-    put<u64>(p + 32, 0);
-    put<u64>(p + 32, checksum_of(out));
+    put_le<u64>(p + 32, 0);
+    put_le<u64>(p + 32, checksum_of(out));
     return out;
 }
 
@@ -230,19 +220,19 @@ ChunkHeader read_chunk_header(std::span<const std::byte> chunk, bool verify_chec
         corrupt("shorter than its header (" + std::to_string(chunk.size()) + " bytes)");
     const std::byte* p = chunk.data();
     // Checksum first: a flipped bit is reported as what it is, not as whichever field it hit.
-    if (verify_checksum && checksum_of(chunk) != get<u64>(p + 32)) corrupt("checksum mismatch");
-    if (get<std::uint32_t>(p) != kChunkMagic) corrupt("bad magic");
+    if (verify_checksum && checksum_of(chunk) != get_le<u64>(p + 32)) corrupt("checksum mismatch");
+    if (get_le<std::uint32_t>(p) != kChunkMagic) corrupt("bad magic");
     ChunkHeader h;
-    h.version = get<std::uint16_t>(p + 4);
+    h.version = get_le<std::uint16_t>(p + 4);
     if (h.version != kFormatVersion)
         corrupt("format version " + std::to_string(h.version) + " (this build reads " +
                 std::to_string(kFormatVersion) + ")");
-    if (get<std::uint16_t>(p + 6) != kHeaderBytes) corrupt("bad header size");
-    h.rows = get<std::uint32_t>(p + 8);
-    h.payload_bytes = get<std::uint32_t>(p + 12);
-    h.first_ts = get<i64>(p + 16);
-    h.last_ts = get<i64>(p + 24);
-    h.checksum = get<u64>(p + 32);
+    if (get_le<std::uint16_t>(p + 6) != kHeaderBytes) corrupt("bad header size");
+    h.rows = get_le<std::uint32_t>(p + 8);
+    h.payload_bytes = get_le<std::uint32_t>(p + 12);
+    h.first_ts = get_le<i64>(p + 16);
+    h.last_ts = get_le<i64>(p + 24);
+    h.checksum = get_le<u64>(p + 32);
     if (h.rows == 0 || h.rows > kMaxChunkRows) corrupt("bad row count " + std::to_string(h.rows));
     if (kHeaderBytes + std::size_t{h.payload_bytes} != chunk.size()) corrupt("payload size mismatch");
     std::size_t stored_total = 0;
@@ -259,11 +249,11 @@ ChunkHeader read_chunk_header(std::span<const std::byte> chunk, bool verify_chec
         d.packing = static_cast<Packing>(pk);
         d.width = static_cast<std::uint8_t>(q[2]);
         d.compression = static_cast<Compression>(cm);
-        d.stored_bytes = get<std::uint32_t>(q + 4);
-        d.packed_bytes = get<std::uint32_t>(q + 8);
-        if (get<std::uint32_t>(q + 12) != 0) corrupt("reserved bytes not zero");
-        d.base = get<i64>(q + 16);
-        d.divisor = get<u64>(q + 24);
+        d.stored_bytes = get_le<std::uint32_t>(q + 4);
+        d.packed_bytes = get_le<std::uint32_t>(q + 8);
+        if (get_le<std::uint32_t>(q + 12) != 0) corrupt("reserved bytes not zero");
+        d.base = get_le<i64>(q + 16);
+        d.divisor = get_le<u64>(q + 24);
         if (d.divisor == 0) corrupt("zero divisor");
         const bool shuffle = d.packing == Packing::shuffle_zigzag || d.packing == Packing::shuffle_unsigned;
         if (shuffle && (d.width > 8 || std::size_t{d.packed_bytes} != std::size_t{h.rows} * d.width))

@@ -14,6 +14,7 @@
 #include "barstore/error.hpp"
 #include "barstore/time.hpp"
 #include "codec/chunk.hpp"
+#include "core/le.hpp"
 #include "storage/keys.hpp"
 #include "storage/lmdb.hpp"
 
@@ -34,16 +35,6 @@ std::span<const std::byte> bytes_of(std::string_view s) {
     return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
-template <class T>
-void put_le(std::byte* p, T v) {
-    std::memcpy(p, &v, sizeof v);
-}
-template <class T>
-T get_le(const std::byte* p) {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
 
 /// A catalog row as stored (docs/format.md, "Catalog").
 struct CatalogRecord {
