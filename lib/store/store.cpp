@@ -363,10 +363,18 @@ std::optional<SeriesInfo> Store::info(const SeriesKey& key) const {
 }
 
 std::vector<SeriesInfo> Store::find(std::string_view symbol) const {
+    // Catalog keys are symbol, 0x00, be64 base: one prefix scan, already in base order.
+    std::string prefix(symbol);
+    prefix.push_back('\0');
+    Txn txn(impl_->env, true);
+    Cursor cur(txn, impl_->catalog);
+    MDB_val k = storage::as_val(bytes_of(prefix)), v{};
     std::vector<SeriesInfo> out;
-    for (auto& s : list())
-        if (s.key.symbol == symbol) out.push_back(std::move(s));
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key.base < b.key.base; });
+    for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
+        if (k.mv_size != prefix.size() + 8 || std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0) break;
+        const auto key = storage::parse_catalog_key(storage::as_bytes(k));
+        out.push_back(to_info(key, CatalogRecord::decode(storage::as_bytes(v), describe(key))));
+    }
     return out;
 }
 
