@@ -16,6 +16,7 @@ void setup_query(CLI::App& app);
 void setup_ls(CLI::App& app);
 void setup_info(CLI::App& app);
 void setup_verify(CLI::App& app);
+void setup_session(CLI::App& app);
 
 /// Thrown by a subcommand to end with a given exit code after printing its own output.
 struct ExitWith {

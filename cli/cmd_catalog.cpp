@@ -21,8 +21,8 @@ void setup_ls(CLI::App& app) {
     sub->callback([db] {
         auto store = Store::open(*db, StoreOptions{.read_only = true});
         for (const auto& s : store.list())
-            std::printf("%s\t%s\t%llu bars\t%s\n", s.key.symbol.c_str(), format_timeframe(s.key.base).c_str(),
-                        static_cast<unsigned long long>(s.rows), span_of(s).c_str());
+            std::printf("%s\t%s\t%llu bars\t%s\t%s\n", s.key.symbol.c_str(), format_timeframe(s.key.base).c_str(),
+                        static_cast<unsigned long long>(s.rows), span_of(s).c_str(), format_session(s.session).c_str());
     });
 }
 
@@ -41,6 +41,7 @@ void setup_info(CLI::App& app) {
             const double per_bar = s.rows ? static_cast<double>(s.disk_bytes) / static_cast<double>(s.rows) : 0.0;
             std::printf("symbol:       %s\n", s.key.symbol.c_str());
             std::printf("timeframe:    %s\n", format_timeframe(s.key.base).c_str());
+            std::printf("session:      %s\n", format_session(s.session).c_str());
             std::printf("rows:         %llu\n", static_cast<unsigned long long>(s.rows));
             std::printf("span:         %s\n", span_of(s).c_str());
             std::printf("decimals:     price %d, volume %d\n", s.scale.price_decimals, s.scale.volume_decimals);
@@ -50,6 +51,36 @@ void setup_info(CLI::App& app) {
             std::printf("bytes/bar:    %.2f\n", per_bar);
             std::printf("generation:   %llu\n", static_cast<unsigned long long>(s.generation));
             if (&found != &all.back()) std::printf("\n");
+        }
+    });
+}
+
+void setup_session(CLI::App& app) {
+    struct Args {
+        std::string db, symbol, session, timeframe;
+    };
+    auto a = std::make_shared<Args>();
+    auto* sub = app.add_subcommand("session", "Set a series' trading session (invalidates derived data)");
+    sub->add_option("--db", a->db, "Store directory")->required();
+    sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
+    sub->add_option("SESSION", a->session,
+                    "24x7, us-equity, us-equity-extended, cme-globex, or \"ZONE HH:MM-HH:MM [Mon-Fri]\"")
+        ->required();
+    sub->add_option("--timeframe", a->timeframe, "The series' base, when the symbol has several");
+    sub->callback([a] {
+        const auto session = parse_session(a->session);
+        auto store = Store::open(a->db);
+        std::vector<SeriesInfo> targets = store.find(a->symbol);
+        if (targets.empty()) throw NotFound("no series '" + a->symbol + "' in " + a->db + " (barstore ls lists them)");
+        if (!a->timeframe.empty()) {
+            const auto base = parse_timeframe(a->timeframe);
+            std::erase_if(targets, [&](const SeriesInfo& s) { return s.key.base != base; });
+            if (targets.empty()) throw NotFound("no series '" + a->symbol + "' at " + format_timeframe(base));
+        }
+        for (const auto& t : targets) {
+            store.set_session(t.key, session);
+            std::printf("%s %s: session %s\n", t.key.symbol.c_str(), format_timeframe(t.key.base).c_str(),
+                        format_session(session).c_str());
         }
     });
 }

@@ -10,7 +10,7 @@ namespace {
 struct IngestOptions {
     std::string db;
     std::vector<std::string> files;
-    std::string symbol, timeframe, format = "auto", tz = "UTC", stamp = "start";
+    std::string symbol, timeframe, format = "auto", tz = "UTC", stamp = "start", session;
     bool replace = false;
 };
 
@@ -22,12 +22,15 @@ void run_ingest(const IngestOptions& o) {
     parse.stamp = o.stamp == "end" ? Stamp::end : Stamp::start;
     const FileFormat format = o.format == "csv" ? FileFormat::csv : o.format == "dbn" ? FileFormat::dbn : FileFormat::auto_detect;
 
+    std::optional<Session> session;
+    if (!o.session.empty()) session = parse_session(o.session);
     auto store = Store::open(o.db);
     // Files are committed one by one: a bad file stops the run, earlier files stay.
     for (const auto& file : o.files) {
         Progress progress(file);
         parse.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
-        const auto batches = parse_file(file, format, parse);
+        auto batches = parse_file(file, format, parse);
+        for (auto& b : batches) b.session = session;
         try {
             store.write(batches, o.replace ? WriteMode::replace : WriteMode::append);
         } catch (const InvalidInput& e) {
@@ -59,6 +62,8 @@ void setup_ingest(CLI::App& app) {
     sub->add_option("--tz", o->tz, "IANA zone of naive CSV timestamps");
     sub->add_option("--stamp", o->stamp, "Whether a CSV stamp is the bar's start or end")
         ->check(CLI::IsMember({"start", "end"}));
+    sub->add_option("--session", o->session,
+                    "24x7, us-equity, us-equity-extended, cme-globex, or \"ZONE HH:MM-HH:MM [Mon-Fri]\"");
     sub->add_flag("--replace", o->replace, "Replace stored bars in the files' time ranges");
     sub->add_option("FILE", o->files, "Files to ingest")->required();
     sub->callback([o] { run_ingest(*o); });

@@ -9,7 +9,7 @@ namespace barstore::cli {
 namespace {
 
 struct QueryArgs {
-    std::string db, symbol, timeframe, from, to, as_of, format = "table";
+    std::string db, symbol, timeframe, from, to, as_of, format = "table", align;
     std::optional<std::size_t> last;
     bool include_forming = false;
 };
@@ -71,6 +71,8 @@ void run_query(const QueryArgs& a) {
     if (!a.as_of.empty()) q.as_of = parse_time(a.as_of);
     if (a.include_forming && !q.as_of) throw InvalidInput("--include-forming needs --as-of");
     q.last = a.last;
+    if (a.align == "utc") q.align = Alignment::utc;
+    if (a.align == "session") q.align = Alignment::session;
     q.include_forming = a.include_forming;
     const auto series = resolve_series(store, a.symbol, q.timeframe);
     const auto bars = query(store, series.key, q);
@@ -90,6 +92,8 @@ void setup_query(CLI::App& app) {
     sub->add_option("--last", a->last, "Only the last N bins");
     sub->add_option("--as-of", a->as_of, "Only bins that ended at or before T");
     sub->add_flag("--include-forming", a->include_forming, "With --as-of, add the bin still forming at T");
+    sub->add_option("--align", a->align, "Bin starts: session or utc (default: session when the series has one)")
+        ->check(CLI::IsMember({"session", "utc"}));
     sub->add_option("--format", a->format, "table, csv or jsonl")->check(CLI::IsMember({"table", "csv", "jsonl"}));
     sub->callback([a] { run_query(*a); });
 }

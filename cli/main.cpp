@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     cli::setup_ls(app);
     cli::setup_info(app);
     cli::setup_verify(app);
+    cli::setup_session(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

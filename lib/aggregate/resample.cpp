@@ -1,11 +1,10 @@
-// aggregate/resample.cpp: OHLCV bins aligned to the UTC epoch, one pass, no allocation per bin.
-// Invariant: a bin [label, label + tf) holds exactly the input bars whose ts falls in it, however
-// the input was split across feed() calls.
+// aggregate/resample.cpp: bin boundaries (Binner) and OHLCV folding (Resampler), one pass, no
+// allocation per bin. Invariant: a bin holds exactly the input bars whose start falls in
+// [label, end), however the input was split across feed() calls.
 #include <algorithm>
 
-#include "aggregate/resampler.hpp"
+#include "aggregate/binner.hpp"
 #include "barstore/error.hpp"
-#include "barstore/query.hpp"
 #include "barstore/time.hpp"
 
 namespace barstore {
@@ -13,17 +12,68 @@ namespace barstore {
 namespace aggregate {
 
 namespace {
-std::int64_t floor_to(std::int64_t t, std::int64_t step) {
-    const std::int64_t q = t / step;
+
+using i64 = std::int64_t;
+constexpr i64 kDayNs = 86'400'000'000'000;
+constexpr i64 kWeekNs = 7 * kDayNs;
+// 1970-01-05, the first Monday after the epoch: weeks start on Mondays, not Thursdays.
+constexpr i64 kMondayNs = 4 * kDayNs;
+
+i64 floor_to(i64 t, i64 step) {
+    const i64 q = t / step;
     return (q * step > t ? q - 1 : q) * step;
 }
+i64 ns(Timestamp t) { return t.time_since_epoch().count(); }
+
 }  // namespace
 
-Resampler::Resampler(Duration base, Duration tf) : tf_ns_(tf.count()) {
-    const std::int64_t base_ns = base.count();
+Binner::Binner(Duration base, Duration tf, Alignment align, const Session& session)
+    : tf_ns_(tf.count()), align_(align) {
+    const i64 base_ns = base.count();
     if (base_ns <= 0 || tf_ns_ <= 0 || tf_ns_ % base_ns != 0)
         throw InvalidInput("timeframe " + format_timeframe(tf) + " is not a whole multiple of the base " +
                            format_timeframe(base));
+    if (align == Alignment::utc) {
+        anchor_ns_ = tf_ns_ % kWeekNs == 0 ? kMondayNs : 0;
+        return;
+    }
+    if (tf_ns_ > kDayNs && tf_ns_ != kWeekNs)
+        throw InvalidInput("session-aligned timeframes are below 1d, 1d (a session) or 1w (a week of sessions); got " +
+                           format_timeframe(tf) + " (use --align utc for others)");
+    calendar_.emplace(session);
+}
+
+Bin Binner::bin_of(i64 ts) {
+    if (ts >= last_.label && ts < last_.end) return last_;
+    last_ = compute(ts);
+    return last_;
+}
+
+Bin Binner::compute(i64 ts) {
+    if (align_ == Alignment::utc) {
+        const i64 label = anchor_ns_ + floor_to(ts - anchor_ns_, tf_ns_);
+        return {label, label + tf_ns_, true};
+    }
+    const Timestamp t{Duration{ts}};
+    const auto inst = calendar_->containing(t);
+    if (!inst) return {ts, ns(calendar_->next_after(t).open), false};
+    const i64 open = ns(inst->open), close = ns(inst->close);
+    if (tf_ns_ < kDayNs) {
+        const i64 label = open + (ts - open) / tf_ns_ * tf_ns_;
+        return {label, std::min(label + tf_ns_, close), true};
+    }
+    if (tf_ns_ == kDayNs) return {open, close, true};
+    // A week: the sessions whose trading dates fall in the same Monday-based week.
+    using std::chrono::days;
+    const auto d = inst->trading_date;
+    const auto monday = d - days{(std::chrono::weekday{d}.c_encoding() + 6) % 7};
+    std::optional<SessionInstance> first, last;
+    for (int k = 0; k < 7; ++k)
+        if (auto s = calendar_->on(monday + days{k})) {
+            if (!first) first = s;
+            last = s;
+        }
+    return {ns(first->open), ns(last->close), true};
 }
 
 void Resampler::feed(const BarColumns& in) {
@@ -34,9 +84,8 @@ void Resampler::feed(const BarColumns& in) {
     std::size_t i = 0;
     // The first bars may belong to the bin left open by the previous call.
     if (!out_.empty()) {
-        const std::int64_t end = out_.ts.back() + tf_ns_;
         auto &hi = out_.high.back(), &lo = out_.low.back(), &cl = out_.close.back(), &vol = out_.volume.back();
-        for (; i < n && ts[i] < end; ++i) {
+        for (; i < n && ts[i] < open_end_ && ts[i] >= open_label_; ++i) {
             hi = std::max(hi, h[i]);
             lo = std::min(lo, l[i]);
             cl = c[i];
@@ -44,32 +93,41 @@ void Resampler::feed(const BarColumns& in) {
         }
     }
     while (i < n) {
-        const std::int64_t label = floor_to(ts[i], tf_ns_);
-        const std::int64_t end = label + tf_ns_;
-        std::int64_t hi = h[i], lo = l[i], vol = v[i];
+        const Bin bin = binner_.bin_of(ts[i]);
+        if (!bin.included) {
+            while (i < n && ts[i] < bin.end) ++i;  // outside every session
+            continue;
+        }
+        i64 hi = h[i], lo = l[i], vol = v[i];
         std::size_t j = i + 1;
-        for (; j < n && ts[j] < end; ++j) {
+        for (; j < n && ts[j] < bin.end; ++j) {
             hi = std::max(hi, h[j]);
             lo = std::min(lo, l[j]);
             vol += v[j];
         }
-        out_.ts.push_back(label);
+        out_.ts.push_back(bin.label);
         out_.open.push_back(o[i]);
         out_.high.push_back(hi);
         out_.low.push_back(lo);
         out_.close.push_back(c[j - 1]);
         out_.volume.push_back(vol);
+        ends_.push_back(bin.end);
+        open_label_ = bin.label;
+        open_end_ = bin.end;
         i = j;
     }
 }
 
 }  // namespace aggregate
 
-BarColumns resample(const BarColumns& in, Duration base, Duration tf) {
-    aggregate::Resampler r(base, tf);
-    if (tf == base) return in;
+BarColumns resample(const BarColumns& in, Duration base, Duration tf, Alignment align, const Session& session) {
+    aggregate::Resampler r(aggregate::Binner(base, tf, align, session));
     r.feed(in);
-    return r.finish();
+    return r.finish().bins;
+}
+
+BarColumns resample(const BarColumns& in, Duration base, Duration tf) {
+    return resample(in, base, tf, Alignment::utc, Session{});
 }
 
 }  // namespace barstore

@@ -129,7 +129,8 @@ std::vector<std::vector<std::byte>> encode_all(const BarColumns& bars) {
 
 struct Store::Impl {
     storage::Env env;
-    MDB_dbi meta = 0, catalog = 0, chunks = 0;
+    MDB_dbi meta = 0, catalog = 0, chunks = 0, sessions = 0;
+    bool have_sessions = false;
 
     Impl(const std::filesystem::path& dir, const StoreOptions& o)
         : env(dir, o.read_only, o.map_size_bytes, o.max_readers) {
@@ -137,6 +138,12 @@ struct Store::Impl {
         meta = txn.open_db("meta", !o.read_only);
         catalog = txn.open_db("catalog", !o.read_only);
         chunks = txn.open_db("chunks", !o.read_only);
+        // Stores written before sessions existed lack the table; read-only, that means "none".
+        try {
+            sessions = txn.open_db("sessions", !o.read_only);
+            have_sessions = true;
+        } catch (const NotFound&) {
+        }
         const auto fmt = txn.get(meta, bytes_of("format_version"));
         if (fmt) {
             if (fmt->size() != 4 || get_le<std::uint32_t>(fmt->data()) != kStoreFormat)
@@ -153,6 +160,24 @@ struct Store::Impl {
         const auto v = const_cast<Txn&>(txn).get(catalog, storage::catalog_key(key));
         if (!v) return std::nullopt;
         return CatalogRecord::decode(*v, describe(key));
+    }
+
+    /// The series' session (24x7 when none is stored), from its canonical text.
+    Session session_of(const Txn& txn, const std::vector<std::byte>& catalog_key) const {
+        const auto v = have_sessions ? const_cast<Txn&>(txn).get(sessions, catalog_key) : std::nullopt;
+        if (!v) return Session{};
+        try {
+            return parse_session({reinterpret_cast<const char*>(v->data()), v->size()});
+        } catch (const InvalidInput& e) {
+            throw CorruptData(std::string("stored session: ") + e.what());
+        }
+    }
+    void put_session(Txn& txn, const std::vector<std::byte>& catalog_key, const Session& s) {
+        if (s.is_24x7()) {
+            txn.del(sessions, catalog_key);
+            return;
+        }
+        txn.put(sessions, catalog_key, bytes_of(format_session(s)));
     }
 
     u64 counter(Txn& txn, const char* name, u64 first) {
@@ -292,6 +317,7 @@ void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode
     rec.scale = target;
     rec.generation = generation;
     txn.put(catalog, storage::catalog_key(key), rec.encode());
+    if (batch.session) put_session(txn, storage::catalog_key(key), *batch.session);
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -329,6 +355,7 @@ std::vector<SeriesInfo> Store::list() const {
     for (bool ok = cur.move(MDB_FIRST, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
         const auto key = storage::parse_catalog_key(storage::as_bytes(k));
         out.push_back(to_info(key, CatalogRecord::decode(storage::as_bytes(v), describe(key))));
+        out.back().session = impl_->session_of(txn, storage::catalog_key(key));
     }
     return out;
 }
@@ -337,7 +364,21 @@ std::optional<SeriesInfo> Store::info_fast(const SeriesKey& key) const {
     Txn txn(impl_->env, true);
     const auto r = impl_->record(txn, key);
     if (!r) return std::nullopt;
-    return to_info(key, *r);
+    auto info = to_info(key, *r);
+    info.session = impl_->session_of(txn, storage::catalog_key(key));
+    return info;
+}
+
+void Store::set_session(const SeriesKey& key, const Session& session) {
+    if (impl_->env.read_only()) throw InvalidInput(path().string() + ": store opened read-only");
+    (void)SessionCalendar(session);  // an unknown zone is bad input, not a stored surprise
+    Txn txn(impl_->env, false);
+    auto rec = impl_->record(txn, key);
+    if (!rec) throw NotFound("no series " + describe(key));
+    rec->generation = impl_->counter(txn, "generation", 1);
+    txn.put(impl_->catalog, storage::catalog_key(key), rec->encode());
+    impl_->put_session(txn, storage::catalog_key(key), session);
+    txn.commit();
 }
 
 std::optional<SeriesInfo> Store::info(const SeriesKey& key) const {
@@ -345,6 +386,7 @@ std::optional<SeriesInfo> Store::info(const SeriesKey& key) const {
     const auto r = impl_->record(txn, key);
     if (!r) return std::nullopt;
     auto info = to_info(key, *r);
+    info.session = impl_->session_of(txn, storage::catalog_key(key));
     // Page footprint from value sizes alone (LMDB knows them without reading overflow pages):
     // a large value takes whole overflow pages plus a leaf node; a small one sits in a leaf.
     MDB_stat st{};
@@ -374,6 +416,7 @@ std::vector<SeriesInfo> Store::find(std::string_view symbol) const {
         if (k.mv_size != prefix.size() + 8 || std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0) break;
         const auto key = storage::parse_catalog_key(storage::as_bytes(k));
         out.push_back(to_info(key, CatalogRecord::decode(storage::as_bytes(v), describe(key))));
+        out.back().session = impl_->session_of(txn, storage::catalog_key(key));
     }
     return out;
 }

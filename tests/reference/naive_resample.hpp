@@ -12,9 +12,12 @@
 
 namespace reference {
 
-/// The start of the tf-long bin holding t, bins aligned to the epoch (also before 1970).
+/// The start of the tf-long bin holding t, bins aligned to the epoch (also before 1970), except
+/// that whole weeks start on Mondays: from 1970-01-05 (the epoch was a Thursday).
 inline std::int64_t bin_label(std::int64_t t, std::int64_t tf) {
-    std::int64_t r = t % tf;
+    constexpr std::int64_t day = 86'400'000'000'000;
+    const std::int64_t anchor = tf % (7 * day) == 0 ? 4 * day : 0;
+    std::int64_t r = (t - anchor) % tf;
     if (r < 0) r += tf;
     return t - r;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "barstore/session.hpp"
 #include "barstore/types.hpp"
 
 namespace barstore {
@@ -23,6 +24,8 @@ struct SeriesBatch {
     /// double printed in full, like `218102.59507500002`), rounded half-even to 15 digits.
     /// Every other value is exact.
     std::uint64_t rounded_values = 0;
+    /// Set by the caller (ingest --session): stored with the bars, in the same transaction.
+    std::optional<Session> session;
 };
 
 enum class FileFormat { auto_detect, csv, dbn };

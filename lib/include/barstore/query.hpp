@@ -3,15 +3,22 @@
 #include <cstddef>
 #include <optional>
 
+#include "barstore/session.hpp"
 #include "barstore/store.hpp"
 #include "barstore/types.hpp"
 
 namespace barstore {
 
-/// Aggregates `bars` (at base timeframe `base`) into bins [label, label + tf) aligned to the UTC
-/// epoch: open first, high max, low min, close last, volume sum; empty bins omitted.
-/// tf must be a positive multiple of base (else InvalidInput). Returns owned columns.
+/// Where bins start (docs/time.md). utc: multiples of the timeframe from the UTC epoch (weeks
+/// from Monday 1970-01-05). session: from each session's open, truncated at its close; 1d bins
+/// are sessions, 1w bins Monday-based weeks of sessions; bars outside sessions are left out.
+enum class Alignment { utc, session };
+
+/// Aggregates `bars` (at base timeframe `base`) into bins: open first, high max, low min, close
+/// last, volume sum; empty bins omitted; each bin labelled with its start. tf must be a positive
+/// multiple of base (else InvalidInput). Returns owned columns.
 BarColumns resample(const BarColumns& bars, Duration base, Duration tf);
+BarColumns resample(const BarColumns& bars, Duration base, Duration tf, Alignment align, const Session& session);
 
 struct QueryOptions {
     std::optional<Duration> timeframe;   ///< default: the series' base
@@ -20,6 +27,8 @@ struct QueryOptions {
     std::optional<Timestamp> as_of;      ///< only bins that ended at or before as_of
     bool include_forming = false;        ///< with as_of: add the forming bin, built only from
                                          ///< base bars that ended by as_of
+    /// default: session when the series has a session other than 24x7, else utc
+    std::optional<Alignment> align;
 };
 
 /// Reads and aggregates in one pass over the needed chunks. Throws NotFound for an unknown

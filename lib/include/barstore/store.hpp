@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "barstore/ingest.hpp"
+#include "barstore/session.hpp"
 #include "barstore/types.hpp"
 
 namespace barstore {
@@ -33,6 +34,7 @@ struct SeriesInfo {
     std::uint64_t disk_bytes = 0;    ///< LMDB pages the chunks occupy; filled by info() only
     std::uint64_t generation = 0;    ///< changes with every write to the series
     Timestamp first{}, last{};       ///< first and last bar's ts; meaningless when rows == 0
+    Session session;                 ///< 24x7 unless set (ingest --session, set_session)
 };
 
 enum class WriteMode {
@@ -61,6 +63,11 @@ public:
     /// A batch with more decimals than the series has rescales the stored series; one with fewer
     /// is scaled up to the series' decimals (docs/format.md, "Scale").
     void write(std::span<const SeriesBatch> batches, WriteMode mode = WriteMode::append);
+
+    /// Sets a series' session; a write like any other, so its generation changes and anything
+    /// derived from it (aggregates, cache entries keyed by generation) is invalidated.
+    /// Throws NotFound for an unknown series.
+    void set_session(const SeriesKey& key, const Session& session);
 
     std::vector<SeriesInfo> list() const;
     std::optional<SeriesInfo> info(const SeriesKey& key) const;

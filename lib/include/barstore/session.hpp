@@ -1,0 +1,66 @@
+// barstore/session.hpp: trading sessions (zone, local open/close, weekdays, holidays) and the
+// calendar that finds the session holding an instant. Rules and examples: docs/time.md.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "barstore/types.hpp"
+
+namespace barstore {
+
+/// A recurring session. A close at or before the open means the session starts the evening
+/// before its trading date (CME Globex 17:00-16:00); open == close means 24 hours.
+struct Session {
+    std::string zone = "UTC";                ///< IANA zone of open/close
+    std::chrono::minutes open{0}, close{0};  ///< local time of day, 0..1439
+    /// Trading dates the session runs on, bit d for weekday d (0 = Sunday .. 6 = Saturday); the
+    /// trading date is the local date of the close.
+    std::uint8_t weekdays = 0x7F;
+    std::vector<std::chrono::sys_days> holidays;  ///< trading dates without a session, sorted
+    std::string preset;                           ///< the preset's name, empty for a custom one
+
+    bool is_24x7() const noexcept;
+    friend bool operator==(const Session&, const Session&) = default;
+};
+
+/// `24x7`, `us-equity`, `us-equity-extended`, `cme-globex`, or
+/// `ZONE HH:MM-HH:MM [Mon-Fri|Sun-Fri|Mon,Wed,...] [holidays=YYYY-MM-DD,...]`.
+/// Throws InvalidInput listing the accepted forms (an unknown zone included).
+Session parse_session(std::string_view text);
+/// The preset's name, or the canonical spec text; parse_session(format_session(s)) == s.
+std::string format_session(const Session& s);
+
+/// One occurrence of a session: [open, close) as UTC instants, and its trading date.
+struct SessionInstance {
+    Timestamp open{}, close{};
+    std::chrono::sys_days trading_date{};  ///< local date of the close, as a plain date
+};
+
+/// Finds session instances; caches the last answer, so scanning bars in time order costs a
+/// zone lookup only when a session boundary is crossed. Not thread-safe (one per scan).
+class SessionCalendar {
+public:
+    explicit SessionCalendar(Session s);  ///< throws InvalidInput for an unknown zone
+    ~SessionCalendar();
+    SessionCalendar(SessionCalendar&&) noexcept;
+    SessionCalendar& operator=(SessionCalendar&&) noexcept;
+
+    /// The session holding t, if any.
+    std::optional<SessionInstance> containing(Timestamp t);
+    /// The first session whose open is after t (skipping weekdays off and holidays).
+    SessionInstance next_after(Timestamp t);
+    /// The session of a trading date, if the date has one.
+    std::optional<SessionInstance> on(std::chrono::sys_days trading_date);
+    const Session& session() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace barstore
