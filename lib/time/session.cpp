@@ -164,6 +164,7 @@ Session parse_session(std::string_view text) {
 }
 
 std::string format_session(const Session& s) {
+    if (s.is_24x7()) return "24x7";
     std::string out = !s.preset.empty() ? s.preset : s.zone + " " + hhmm(s.open) + "-" + hhmm(s.close);
     if (s.preset.empty()) {
         const auto d = days_text(s.weekdays);
