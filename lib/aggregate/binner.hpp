@@ -9,12 +9,15 @@
 
 namespace barstore::aggregate {
 
-/// A bin [label, end), or with included == false a stretch [label, end) whose bars are left out
-/// (outside every session). end is where the bin closes: label + tf, or earlier when a session
-/// close truncates it.
+/// The bin [label, end) of a bar, or with included == false no bin (the bar is outside every
+/// session). end is where the bin closes: label + tf, or earlier when a session close truncates it.
+/// Every bar in [from, until) gets the same answer: the bin itself, except that a week's bin
+/// has gaps between its sessions (from/until: the session's open and close); for a bar left
+/// out, the bar itself up to the next session's open.
 struct Bin {
     std::int64_t label = 0, end = 0;
     bool included = true;
+    std::int64_t from = 0, until = 0;
 };
 
 class Binner {
@@ -25,7 +28,7 @@ public:
     Binner(Binner&&) noexcept = default;
     Binner& operator=(Binner&&) noexcept = default;
 
-    /// The bin of a bar starting at ts. O(1) while ts stays in the last answer's range.
+    /// The bin of a bar starting at ts. O(1) while ts stays in the last answer's [from, until).
     Bin bin_of(std::int64_t ts);
     Duration timeframe() const noexcept { return Duration{tf_ns_}; }
     Alignment alignment() const noexcept { return align_; }
@@ -37,7 +40,7 @@ private:
     Alignment align_;
     std::int64_t anchor_ns_ = 0;  // utc: where multiples of tf start (Monday for weeks)
     std::optional<SessionCalendar> calendar_;
-    Bin last_{0, 0, false};
+    Bin last_{0, 0, false, 0, 0};
 };
 
 /// Incremental binning, fed bars in time order across calls (a chunk at a time).
@@ -56,8 +59,6 @@ private:
     Binner binner_;
     BarColumns out_;
     std::vector<std::int64_t> ends_;
-    std::int64_t open_end_ = 0;    // end of the last bin in out_
-    std::int64_t open_label_ = 0;  // its label
 };
 
 }  // namespace barstore::aggregate

@@ -60,8 +60,10 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
     const i64 hi_label = opts.to ? ns(*opts.to) : kMax;
     i64 hi_read = hi_label;
     if (opts.to) {
-        const auto b = binner.bin_of(hi_label - 1);
-        if (b.included) hi_read = b.end;
+        auto b = binner.bin_of(hi_label - 1);
+        // In a gap, the bin of the next session may still start before hi_label (a week does).
+        if (!b.included) b = binner.bin_of(b.until);
+        if (b.included && b.label < hi_label) hi_read = std::max(hi_read, b.end);
     }
     // Only base bars that ended by as_of (ts + base <= as_of).
     std::optional<i64> as_of;

@@ -44,7 +44,7 @@ Binner::Binner(Duration base, Duration tf, Alignment align, const Session& sessi
 }
 
 Bin Binner::bin_of(i64 ts) {
-    if (ts >= last_.label && ts < last_.end) return last_;
+    if (ts >= last_.from && ts < last_.until) return last_;
     last_ = compute(ts);
     return last_;
 }
@@ -52,17 +52,21 @@ Bin Binner::bin_of(i64 ts) {
 Bin Binner::compute(i64 ts) {
     if (align_ == Alignment::utc) {
         const i64 label = anchor_ns_ + floor_to(ts - anchor_ns_, tf_ns_);
-        return {label, label + tf_ns_, true};
+        return {label, label + tf_ns_, true, label, label + tf_ns_};
     }
     const Timestamp t{Duration{ts}};
     const auto inst = calendar_->containing(t);
-    if (!inst) return {ts, ns(calendar_->next_after(t).open), false};
+    if (!inst) {
+        const i64 next = ns(calendar_->next_after(t).open);
+        return {ts, next, false, ts, next};
+    }
     const i64 open = ns(inst->open), close = ns(inst->close);
     if (tf_ns_ < kDayNs) {
         const i64 label = open + (ts - open) / tf_ns_ * tf_ns_;
-        return {label, std::min(label + tf_ns_, close), true};
+        const i64 end = std::min(label + tf_ns_, close);
+        return {label, end, true, label, end};
     }
-    if (tf_ns_ == kDayNs) return {open, close, true};
+    if (tf_ns_ == kDayNs) return {open, close, true, open, close};
     // A week: the sessions whose trading dates fall in the same Monday-based week.
     using std::chrono::days;
     const auto d = inst->trading_date;
@@ -73,7 +77,8 @@ Bin Binner::compute(i64 ts) {
             if (!first) first = s;
             last = s;
         }
-    return {ns(first->open), ns(last->close), true};
+    // Bars between the week's sessions are not in it: the answer holds for this session only.
+    return {ns(first->open), ns(last->close), true, open, close};
 }
 
 void Resampler::feed(const BarColumns& in) {
@@ -82,38 +87,35 @@ void Resampler::feed(const BarColumns& in) {
     const auto *o = in.open.data(), *h = in.high.data(), *l = in.low.data(), *c = in.close.data(),
                *v = in.volume.data();
     std::size_t i = 0;
-    // The first bars may belong to the bin left open by the previous call.
-    if (!out_.empty()) {
-        auto &hi = out_.high.back(), &lo = out_.low.back(), &cl = out_.close.back(), &vol = out_.volume.back();
-        for (; i < n && ts[i] < open_end_ && ts[i] >= open_label_; ++i) {
-            hi = std::max(hi, h[i]);
-            lo = std::min(lo, l[i]);
-            cl = c[i];
-            vol += v[i];
-        }
-    }
     while (i < n) {
         const Bin bin = binner_.bin_of(ts[i]);
         if (!bin.included) {
-            while (i < n && ts[i] < bin.end) ++i;  // outside every session
+            while (i < n && ts[i] < bin.until) ++i;  // outside every session
             continue;
         }
         i64 hi = h[i], lo = l[i], vol = v[i];
         std::size_t j = i + 1;
-        for (; j < n && ts[j] < bin.end; ++j) {
+        for (; j < n && ts[j] < bin.until; ++j) {
             hi = std::max(hi, h[j]);
             lo = std::min(lo, l[j]);
             vol += v[j];
         }
-        out_.ts.push_back(bin.label);
-        out_.open.push_back(o[i]);
-        out_.high.push_back(hi);
-        out_.low.push_back(lo);
-        out_.close.push_back(c[j - 1]);
-        out_.volume.push_back(vol);
-        ends_.push_back(bin.end);
-        open_label_ = bin.label;
-        open_end_ = bin.end;
+        // The same label again: the bin continues (from the previous feed() call, or after a
+        // gap between a week's sessions).
+        if (!out_.empty() && out_.ts.back() == bin.label) {
+            out_.high.back() = std::max(out_.high.back(), hi);
+            out_.low.back() = std::min(out_.low.back(), lo);
+            out_.close.back() = c[j - 1];
+            out_.volume.back() += vol;
+        } else {
+            out_.ts.push_back(bin.label);
+            out_.open.push_back(o[i]);
+            out_.high.push_back(hi);
+            out_.low.push_back(lo);
+            out_.close.push_back(c[j - 1]);
+            out_.volume.push_back(vol);
+            ends_.push_back(bin.end);
+        }
         i = j;
     }
 }

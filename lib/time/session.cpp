@@ -27,10 +27,12 @@ constexpr std::uint8_t kMonFri = 0b0111110, kSunFri = 0b0111111;
     throw InvalidInput("bad session '" + std::string(text) + "': " + why + "; " + kForms);
 }
 
-Session preset(std::string_view name) {
+/// The preset's session, or nullopt for a name that is not one. 24x7 is the default Session{}
+/// itself (preset left empty), so that a stored or spelled-out 24x7 compares equal to it.
+std::optional<Session> preset(std::string_view name) {
     Session s;
-    s.preset = std::string(name);
     if (name == "24x7") return s;
+    s.preset = std::string(name);
     if (name == "us-equity" || name == "us-equity-extended") {
         s.zone = "America/New_York";
         const bool ext = name == "us-equity-extended";
@@ -46,8 +48,7 @@ Session preset(std::string_view name) {
         s.weekdays = kSunFri;  // open Sunday evening through Friday afternoon
         return s;
     }
-    s.preset.clear();
-    return s;
+    return std::nullopt;
 }
 
 int day_index(std::string_view d) {
@@ -61,14 +62,15 @@ int day_index(std::string_view d) {
     return -1;
 }
 
-bool parse_hhmm(std::string_view t, minutes& out) {
+/// HH:MM, 00:00..23:59; a close may also be 24:00 (midnight at the end of its own date).
+bool parse_hhmm(std::string_view t, minutes& out, bool is_close) {
     if (t.size() != 5 || t[2] != ':' || !std::isdigit(static_cast<unsigned char>(t[0])) ||
         !std::isdigit(static_cast<unsigned char>(t[1])) || !std::isdigit(static_cast<unsigned char>(t[3])) ||
         !std::isdigit(static_cast<unsigned char>(t[4])))
         return false;
     const int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
-    if (h > 24 || m > 59 || (h == 24 && m != 0)) return false;
-    out = minutes{(h % 24) * 60 + m};
+    if (h > 24 || m > 59 || (h == 24 && (m != 0 || !is_close))) return false;
+    out = minutes{h * 60 + m};
     return true;
 }
 
@@ -105,9 +107,10 @@ Session parse_session(std::string_view text) {
     std::vector<std::string> words;
     for (std::string w; in >> w;) words.push_back(w);
     if (words.empty()) bad(text, "empty");
-    Session s = preset(words[0]);
+    const auto named = preset(words[0]);
+    Session s = named.value_or(Session{});
     std::size_t i = 1;
-    if (s.preset.empty()) {
+    if (!named) {
         if (words.size() < 2) bad(text, "'" + words[0] + "' is not a preset");
         s.zone = words[0];
         try {
@@ -117,8 +120,8 @@ Session parse_session(std::string_view text) {
         }
         const auto& span = words[1];
         const auto dash = span.find('-');
-        if (dash == std::string::npos || !parse_hhmm(std::string_view(span).substr(0, dash), s.open) ||
-            !parse_hhmm(std::string_view(span).substr(dash + 1), s.close))
+        if (dash == std::string::npos || !parse_hhmm(std::string_view(span).substr(0, dash), s.open, false) ||
+            !parse_hhmm(std::string_view(span).substr(dash + 1), s.close, true))
             bad(text, "expected HH:MM-HH:MM, got '" + span + "'");
         i = 2;
         if (i < words.size() && words[i].rfind("holidays=", 0) != 0) {

@@ -17,12 +17,13 @@ namespace barstore {
 /// before its trading date (CME Globex 17:00-16:00); open == close means 24 hours.
 struct Session {
     std::string zone = "UTC";                ///< IANA zone of open/close
-    std::chrono::minutes open{0}, close{0};  ///< local time of day, 0..1439
+    std::chrono::minutes open{0}, close{0};  ///< local time of day, 0..1439; a close may be 1440 (24:00)
     /// Trading dates the session runs on, bit d for weekday d (0 = Sunday .. 6 = Saturday); the
     /// trading date is the local date of the close.
     std::uint8_t weekdays = 0x7F;
     std::vector<std::chrono::sys_days> holidays;  ///< trading dates without a session, sorted
-    std::string preset;                           ///< the preset's name, empty for a custom one
+    /// The preset's name; empty for a custom one and for 24x7, which is the default Session{}.
+    std::string preset;
 
     bool is_24x7() const noexcept;
     friend bool operator==(const Session&, const Session&) = default;
