@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
     cli::setup_info(app);
     cli::setup_verify(app);
     cli::setup_session(app);
+    cli::setup_replay(app);
+    cli::setup_stats(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

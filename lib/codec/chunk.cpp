@@ -178,7 +178,8 @@ std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std:
         // Tiny or incompressible columns are stored as is: a zstd frame costs more than it saves.
         if (z >= packed.size()) {
             d.compression = Compression::none;
-            std::memcpy(out.data() + pos, packed.data(), packed.size());
+            // A width-0 column packs to nothing: memcpy from an empty vector's null data() is UB.
+            if (!packed.empty()) std::memcpy(out.data() + pos, packed.data(), packed.size());
             out.resize(pos + packed.size());
         } else {
             d.compression = Compression::zstd;

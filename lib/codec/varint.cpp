@@ -2,6 +2,7 @@
 // Decoders never read past their input span: corrupt chunks must fail, not crash.
 #include "codec/varint.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -28,7 +29,7 @@ void shuffle_pack(std::span<const std::uint64_t> values, unsigned width, std::ve
 void shuffle_unpack(std::span<const std::byte> in, unsigned width, std::span<std::uint64_t> values) noexcept {
     const std::size_t n = values.size();
     const auto* src = reinterpret_cast<const unsigned char*>(in.data());
-    std::memset(values.data(), 0, n * sizeof(std::uint64_t));
+    std::fill(values.begin(), values.end(), 0);  // not memset: data() may be null when n == 0
     for (unsigned b = 0; b < width; ++b) {
         const unsigned shift = 8 * b;
         const unsigned char* plane = src + b * n;

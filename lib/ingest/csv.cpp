@@ -743,7 +743,14 @@ bool ChunkParser::parse_time_field(const char*& p, Row& r) {
     if (!r.epoch) {
         std::int64_t s = r.days * kSecPerDay + r.tod_s;
         if (r.has_offset) s -= r.offset_s;
-        else if (!tz_.to_utc(s, s)) return fail(line, layout_.column[static_cast<std::size_t>(Role::ts)], Why::tz_gap);
+        else if (!tz_.to_utc(s, s)) {
+            // Blame the ts field, or with separate date and time fields the time (the date, for
+            // a zone whose clocks skip midnight): a missing column is kNpos, no field index.
+            std::size_t col = layout_.column[static_cast<std::size_t>(Role::ts)];
+            if (col == kNpos) col = layout_.column[static_cast<std::size_t>(Role::time)];
+            if (col == kNpos) col = layout_.column[static_cast<std::size_t>(Role::date)];
+            return fail(line, col, Why::tz_gap);
+        }
         ts = s * kNsPerSec + r.frac_ns;  // in range: parse_date admits 1678..2261 only
     }
 

@@ -1,13 +1,19 @@
 // storage/lmdb.hpp: thin RAII over LMDB. Every mdb_* result is checked here and turned into a
 // typed barstore error naming the store path and the operation; nothing above sees an MDB code.
+// One environment per store per process (open_env), as LMDB requires (docs/reliability.md).
 #pragma once
 #include <lmdb.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace barstore::storage {
 
@@ -18,29 +24,83 @@ inline MDB_val as_val(std::span<const std::byte> b) {
     return MDB_val{b.size(), const_cast<std::byte*>(b.data())};
 }
 
-/// Throws the barstore error for `rc` (MDB_MAP_FULL -> StorageFull, MDB_CORRUPTED -> CorruptData...).
+/// Throws the barstore error for `rc` (MDB_MAP_FULL, ENOSPC, EFBIG, EDQUOT, and EIO on a full
+/// file system -> StorageFull; MDB_CORRUPTED... -> CorruptData; the rest IoError).
 [[noreturn]] void throw_mdb(int rc, const std::filesystem::path& path, const char* op);
 inline void check(int rc, const std::filesystem::path& path, const char* op) {
     if (rc != MDB_SUCCESS) throw_mdb(rc, path, op);
 }
 
+struct EnvOptions {
+    bool read_only = false;
+    std::size_t map_size_bytes = std::size_t{1} << 40;
+    unsigned max_readers = 1024;
+    bool allow_network_fs = false;
+};
+
+/// The file system's name if statfs's f_type is a network file system (NFS, SMB/CIFS, AFS,
+/// Ceph), on which LMDB's locks and shared memory map are not safe; nullopt otherwise.
+std::optional<std::string_view> network_fs_name(std::uint64_t f_type);
+
 class Env {
 public:
-    Env(const std::filesystem::path& dir, bool read_only, std::size_t map_size_bytes, unsigned max_readers);
+    /// Opens the environment in `dir`. Use open_env(), which shares one Env per store and process.
+    /// Refuses a network file system (unless allowed) and a data.mdb shorter than its meta page says.
+    Env(const std::filesystem::path& dir, const EnvOptions& opts);
     ~Env();
     Env(const Env&) = delete;
     Env& operator=(const Env&) = delete;
     MDB_env* get() const { return env_; }
     const std::filesystem::path& path() const { return path_; }
     bool read_only() const { return read_only_; }
+    /// mdb_dbi_open must not run in two transactions of one environment at once; hold this
+    /// from the transaction that opens tables until it ends.
+    std::mutex& dbi_mutex() const { return dbi_mutex_; }
 
 private:
+    friend class Txn;
+    /// After MDB_MAP_RESIZED (another process grew the map): adopt the new size. LMDB allows
+    /// that only with no transaction of this environment alive, which remap_mutex_ guarantees.
+    void adopt_map_size() const;
+
     MDB_env* env_ = nullptr;
     std::filesystem::path path_;
+    bool read_only_;
+    mutable std::mutex dbi_mutex_;
+    /// Every Txn holds it shared for its whole life; adopt_map_size takes it exclusively.
+    mutable std::shared_timed_mutex remap_mutex_;
+};
+
+/// The process's environment for the store in `dir`, opened on first use and shared by every
+/// Store on the same directory (same st_dev and st_ino) while any of them lives: LMDB forbids
+/// opening one environment twice in a process (closing the second would drop the first's
+/// locks). The environment is read-write whenever data.mdb is writable, even for a read-only
+/// open, so read-only and read-write Stores share it in any order; only where the files are
+/// read-only does a read-write open after a read-only one throw InvalidInput (it could not
+/// write anyway). The first open's map size and reader count win.
+/// After fork() the child starts with an empty registry: it must open stores anew.
+std::shared_ptr<Env> open_env(const std::filesystem::path& dir, const EnvOptions& opts);
+
+/// One Store's handle on its store's environment: shares the process-wide Env (open_env) and
+/// keeps the Store's own mode, since a read-only Store may share a read-write environment.
+class EnvRef {
+public:
+    EnvRef(const std::filesystem::path& dir, const EnvOptions& opts)
+        : env_(open_env(dir, opts)), read_only_(opts.read_only) {}
+    operator const Env&() const { return *env_; }
+    MDB_env* get() const { return env_->get(); }
+    const std::filesystem::path& path() const { return env_->path(); }
+    /// The Store's mode, not the environment's.
+    bool read_only() const { return read_only_; }
+    std::mutex& dbi_mutex() const { return env_->dbi_mutex(); }
+
+private:
+    std::shared_ptr<Env> env_;
     bool read_only_;
 };
 
 /// A transaction that aborts unless committed; a failed commit leaves nothing half-written.
+/// A failed put/commit is never retried on the same MDB_txn: the caller starts a new Txn.
 class Txn {
 public:
     Txn(const Env& env, bool read_only);
@@ -59,6 +119,7 @@ public:
 
 private:
     const Env& env_;
+    std::shared_lock<std::shared_timed_mutex> remap_lock_;
     MDB_txn* txn_ = nullptr;
 };
 

@@ -128,12 +128,14 @@ std::vector<std::vector<std::byte>> encode_all(const BarColumns& bars) {
 }  // namespace
 
 struct Store::Impl {
-    storage::Env env;
+    storage::EnvRef env;  // the process-wide environment of this directory, and this Store's mode
     MDB_dbi meta = 0, catalog = 0, chunks = 0, sessions = 0;
     bool have_sessions = false;
 
     Impl(const std::filesystem::path& dir, const StoreOptions& o)
-        : env(dir, o.read_only, o.map_size_bytes, o.max_readers) {
+        : env(dir, {.read_only = o.read_only, .map_size_bytes = o.map_size_bytes, .max_readers = o.max_readers,
+                    .allow_network_fs = o.allow_network_fs}) {
+        std::lock_guard tables_lock(env.dbi_mutex());  // LMDB: one txn at a time may open tables
         Txn txn(env, o.read_only);
         meta = txn.open_db("meta", !o.read_only);
         catalog = txn.open_db("catalog", !o.read_only);

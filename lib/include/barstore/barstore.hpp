@@ -4,6 +4,7 @@
 #include "barstore/error.hpp"
 #include "barstore/ingest.hpp"
 #include "barstore/query.hpp"
+#include "barstore/reader.hpp"
 #include "barstore/store.hpp"
 #include "barstore/time.hpp"
 #include "barstore/types.hpp"

@@ -19,9 +19,15 @@ namespace barstore {
 
 struct StoreOptions {
     bool read_only = false;
-    /// LMDB map size: address space, not disk; sparse files make a large default free.
+    /// LMDB map size: address space, not disk; sparse files make a large default free. The
+    /// most the store may hold: a write beyond it throws StorageFull and changes nothing; reopen
+    /// with a larger size to go on. Another process's larger size is adopted automatically.
     std::uint64_t map_size_bytes = std::uint64_t{1} << 40;
+    /// Reader slots: processes and threads reading at the same moment.
     unsigned max_readers = 1024;
+    /// LMDB's locks and shared map are unsafe on NFS/SMB/CIFS/AFS/Ceph, so open() refuses them
+    /// with IoError; set this only if a single host ever opens the store.
+    bool allow_network_fs = false;
 };
 
 /// What the catalog records about one series.

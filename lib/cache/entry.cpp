@@ -1,0 +1,128 @@
+// cache/entry.cpp: the incremental fold of memoized aggregates and the byte count of an entry.
+// Invariant guarded: an aggregate's bins equal resample() of the same base bars however those
+// bars were split across fold() calls; bin boundaries come from aggregate::Binner only.
+#include "cache/entry.hpp"
+
+#include <algorithm>
+
+namespace barstore::cache {
+
+namespace {
+
+// Map node, Binner, session calendar, list links: not in the vectors, still held.
+constexpr u64 kEntryOverheadBytes = sizeof(Entry) + 256;
+
+template <class T>
+u64 capacity_bytes(const std::vector<T>& v) {
+    return static_cast<u64>(v.capacity()) * sizeof(T);
+}
+
+template <class T>
+void erase_front(std::vector<T>& v, std::size_t k) {
+    v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k));
+}
+
+}  // namespace
+
+u64 Entry::held_bytes() const noexcept {
+    u64 b = kEntryOverheadBytes + capacity_bytes(ends) + capacity_bytes(overhang);
+    for (const auto* c : {&bars.ts, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume})
+        b += capacity_bytes(*c);
+    return b;
+}
+
+void Entry::note_last_bar(i64 label, i64 end, i64 last_ts) {
+    const i64 done_at = last_ts + base_ns;
+    if (done_at <= end) return;
+    if (!overhang.empty() && overhang.back().label == label)
+        overhang.back().done_at = done_at;
+    else
+        overhang.push_back({label, done_at});
+}
+
+void Entry::fold(const BarColumns& in, std::size_t first, std::size_t last) {
+    const i64* ts = in.ts.data();
+    const i64 *o = in.open.data(), *h = in.high.data(), *l = in.low.data(), *c = in.close.data(),
+              *v = in.volume.data();
+    std::size_t i = first;
+    // The first bars may belong to the bin left open by the previous fold (Resampler::feed's rule).
+    if (i < last && !bars.empty() && ts[i] < ends.back() && ts[i] >= bars.ts.back()) {
+        const i64 end = ends.back();
+        i64 &hi = bars.high.back(), &lo = bars.low.back(), &cl = bars.close.back(), &vol = bars.volume.back();
+        for (; i < last && ts[i] < end; ++i) {
+            hi = std::max(hi, h[i]);
+            lo = std::min(lo, l[i]);
+            cl = c[i];
+            vol += v[i];
+        }
+        note_last_bar(bars.ts.back(), end, ts[i - 1]);
+    }
+    while (i < last) {
+        const aggregate::Bin bin = binner->bin_of(ts[i]);
+        if (!bin.included) {
+            while (i < last && ts[i] < bin.end) ++i;  // outside every session
+            continue;
+        }
+        i64 hi = h[i], lo = l[i], vol = v[i];
+        std::size_t j = i + 1;
+        for (; j < last && ts[j] < bin.end; ++j) {
+            hi = std::max(hi, h[j]);
+            lo = std::min(lo, l[j]);
+            vol += v[j];
+        }
+        bars.ts.push_back(bin.label);
+        bars.open.push_back(o[i]);
+        bars.high.push_back(hi);
+        bars.low.push_back(lo);
+        bars.close.push_back(c[j - 1]);
+        bars.volume.push_back(vol);
+        ends.push_back(bin.end);
+        note_last_bar(bin.label, bin.end, ts[j - 1]);
+        i = j;
+    }
+}
+
+void Entry::reset_bins() {
+    bars.clear();
+    ends.clear();
+    overhang.clear();
+    at_start = false;
+}
+
+void Entry::drop_front(std::size_t k) {
+    k = std::min(k, bars.size());
+    if (k == 0) return;
+    for (auto* col : {&bars.ts, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume}) erase_front(*col, k);
+    if (kind == Kind::raw) {
+        from = bars.empty() ? to : bars.ts.front();
+        return;
+    }
+    erase_front(ends, k);
+    at_start = false;
+    if (!overhang.empty()) {
+        const i64 first_label = bars.empty() ? kMaxTs : bars.ts.front();
+        const auto keep = std::lower_bound(overhang.begin(), overhang.end(), first_label,
+                                           [](const Overhang& a, i64 label) { return a.label < label; });
+        overhang.erase(overhang.begin(), keep);
+    }
+}
+
+void Entry::shrink() {
+    for (auto* col : {&bars.ts, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume}) col->shrink_to_fit();
+    ends.shrink_to_fit();
+    overhang.shrink_to_fit();
+}
+
+std::size_t Entry::closed_at(i64 t) const {
+    return static_cast<std::size_t>(std::upper_bound(ends.begin(), ends.end(), t) - ends.begin());
+}
+
+bool Entry::incomplete_at(std::size_t i, i64 t) const {
+    if (overhang.empty()) return false;
+    const i64 label = bars.ts[i];
+    const auto it = std::lower_bound(overhang.begin(), overhang.end(), label,
+                                     [](const Overhang& a, i64 l) { return a.label < l; });
+    return it != overhang.end() && it->label == label && it->done_at > t;
+}
+
+}  // namespace barstore::cache

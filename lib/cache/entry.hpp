@@ -1,0 +1,91 @@
+// cache/entry.hpp: one resident entry of the Reader: a raw window of a series' base bars, or the
+// memoized bins of one (timeframe, alignment) with the incremental fold that extends them.
+// The invariants each kind keeps are stated on the fields; reader.cpp and spill.cpp rely on them.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "aggregate/binner.hpp"
+#include "barstore/query.hpp"
+#include "barstore/types.hpp"
+
+namespace barstore::cache {
+
+using i64 = std::int64_t;
+using u64 = std::uint64_t;
+inline constexpr i64 kMinTs = std::numeric_limits<i64>::min();
+inline constexpr i64 kMaxTs = std::numeric_limits<i64>::max();
+
+enum class Kind : std::uint8_t { raw = 0, aggregate = 1 };
+
+/// A bin whose last bar ends after the bin does: a session close or a Monday week start that is
+/// off the base grid (base 1h with a 15:45 close; base 1w bars on Thursdays). Rare, so kept
+/// apart; for it "closed at t" does not imply "complete at t", which the Reader must respect.
+struct Overhang {
+    i64 label = 0;
+    i64 done_at = 0;  ///< the bin's last folded bar's ts + base
+};
+
+struct SeriesState;
+
+struct Entry {
+    Kind kind = Kind::raw;
+    i64 base_ns = 0, tf_ns = 0;
+    Alignment align = Alignment::utc;
+
+    /// raw: base bars. aggregate: bins, the last possibly still forming.
+    BarColumns bars;
+    /// aggregate: where each bin closes (Binner's end), strictly increasing.
+    std::vector<i64> ends;
+    /// aggregate: the bins with an overhang, by label.
+    std::vector<Overhang> overhang;
+
+    /// raw: every bar of the series with from <= ts < to is in `bars`, and no other (from ==
+    /// kMinTs: bars start at the series' first bar; to == kMaxTs: they reach its last).
+    /// aggregate: `bars` == the bins of resample(every bar with ts < to), minus whole bins at the
+    /// front; `from` unused.
+    i64 from = 0, to = 0;
+    /// aggregate: no bin was dropped at the front (the bins start at the series' first bar).
+    bool at_start = false;
+    /// The most bars (raw) or bins (aggregate) one request has asked of this entry.
+    std::size_t want = 0;
+    /// The as-of of the latest request (raw: hi = as_of - base + 1), for trimming.
+    i64 pos = 0;
+    /// aggregate: bin boundaries; one per entry so its session calendar cache stays warm.
+    std::optional<aggregate::Binner> binner;
+
+    // Bookkeeping owned by the Reader.
+    SeriesState* series = nullptr;
+    Entry* lru_prev = nullptr;  ///< towards the most recently used
+    Entry* lru_next = nullptr;  ///< towards the least recently used
+    u64 bytes = 0;              ///< as last accounted
+    bool dirty = true;          ///< differs from (or has no) spilled copy
+    /// from/to (raw) or the bins (aggregate) describe bars that were read; false for a new entry.
+    bool built = false;
+
+    /// Bytes held: vector capacities plus a fixed overhead.
+    u64 held_bytes() const noexcept;
+
+    /// aggregate: folds base bars [first, last) of `in` (in time order, after every bar folded so
+    /// far) into the bins. Same result however the bars are split across calls.
+    void fold(const BarColumns& in, std::size_t first, std::size_t last);
+    /// aggregate: forgets every bin (before a rebuild).
+    void reset_bins();
+    /// Drops rows [0, k) (both kinds); an aggregate then no longer starts at the series' start.
+    void drop_front(std::size_t k);
+    /// Releases spare capacity (after a trim under budget pressure).
+    void shrink();
+
+    /// Number of bins closed at t: those with end <= t (a prefix, since ends increase).
+    std::size_t closed_at(i64 t) const;
+    /// Whether bin i holds a bar that ended after t (only an overhang bin can, once it closed).
+    bool incomplete_at(std::size_t i, i64 t) const;
+
+private:
+    void note_last_bar(i64 label, i64 end, i64 last_ts);
+};
+
+}  // namespace barstore::cache

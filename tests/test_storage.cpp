@@ -1,0 +1,295 @@
+// tests/test_storage.cpp: LMDB done safely (docs/reliability.md): one environment per store
+// per process, truncated and empty data.mdb refused without SIGBUS, a full map failing cleanly
+// and leaving the store usable, another process's larger map adopted, stale readers cleared,
+// network file systems named, modes 0750/0640, and readers in threads beside a writer.
+#include <doctest/doctest.h>
+#include <lmdb.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "barstore/error.hpp"
+#include "barstore/store.hpp"
+#include "storage/lmdb.hpp"
+#include "stress/harness.hpp"
+#include "test_util.hpp"
+
+using barstore::BarColumns;
+using barstore::CorruptData;
+using barstore::InvalidInput;
+using barstore::SeriesKey;
+using barstore::StorageFull;
+using barstore::Store;
+using barstore::StoreOptions;
+using barstore::Timestamp;
+using barstore::WriteMode;
+namespace fs = std::filesystem;
+
+namespace {
+
+const SeriesKey kKey{"S", std::chrono::minutes(1)};
+constexpr std::uint64_t kSeed = 7;
+
+Timestamp lo() { return Timestamp{barstore::Duration{std::numeric_limits<std::int64_t>::min()}}; }
+Timestamp hi() { return Timestamp{barstore::Duration{std::numeric_limits<std::int64_t>::max()}}; }
+
+void write_range(Store& s, std::size_t first, std::size_t last, const std::string& symbol = "S") {
+    const auto b = stress::synth_batch(symbol, kSeed, first, last);
+    s.write(std::span(&b, 1));
+}
+
+std::string message_of(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("two opens of one store in a process share one environment, by device and inode") {
+    test::TempDir dir;
+    {
+        auto s = Store::open(dir.path());
+        write_range(s, 0, 100);
+    }
+    const barstore::storage::EnvOptions rw{}, ro{.read_only = true};
+    auto a = barstore::storage::open_env(dir.path(), rw);
+    auto b = barstore::storage::open_env(dir.path() / "." / "", rw);  // another spelling, same inode
+    CHECK(a.get() == b.get());
+    fs::create_directory_symlink(dir.path(), dir / "link");
+    CHECK(barstore::storage::open_env(dir / "link", ro).get() == a.get());  // read-only shares read-write
+    a.reset();
+    b.reset();
+    // Once every user is gone the environment closes; the next open is a new one that works.
+    auto s1 = Store::open(dir.path());
+    auto s2 = Store::open(dir.path(), {.read_only = true});
+    write_range(s1, 100, 200);
+    CHECK(s2.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 200));
+    // A read-only Store sharing a read-write environment still refuses writes.
+    CHECK_THROWS_AS(write_range(s2, 200, 300), InvalidInput);
+}
+
+TEST_CASE("a read-write open after a read-only one in the same process shares its environment") {
+    test::TempDir dir;
+    { auto s = Store::open(dir.path()); write_range(s, 0, 10); }
+    auto ro = Store::open(dir.path(), {.read_only = true});
+    auto rw = Store::open(dir.path());
+    write_range(rw, 10, 20);
+    CHECK(ro.read(kKey, lo(), hi()).size() == 20);
+    CHECK_THROWS_AS(write_range(ro, 20, 30), InvalidInput);
+    const auto env = barstore::storage::open_env(dir.path(), {.read_only = true});
+    CHECK_FALSE(env->read_only());  // data.mdb is writable: the shared environment is read-write
+}
+
+TEST_CASE("many stores and threads: readers in threads see whole writes while another Store writes") {
+    test::TempDir dir;
+    { auto s = Store::open(dir.path()); write_range(s, 0, 1); }
+    std::atomic<bool> done{false};
+    std::atomic<int> bad{0}, reads{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 4; ++t)
+        readers.emplace_back([&] {
+            auto s = Store::open(dir.path(), {.read_only = true});  // shares the writer's environment
+            while (!done.load()) {
+                const auto got = s.read(kKey, lo(), hi());
+                // Writes add 37 bars at a time: a whole number of writes, and the right bars.
+                if (got.size() % 37 != 1 || !(got == stress::synth_bars(kSeed, 0, got.size()))) ++bad;
+                ++reads;
+            }
+        });
+    {
+        auto w = Store::open(dir.path());
+        for (std::size_t n = 1; n + 37 <= 4000; n += 37) write_range(w, n, n + 37);
+    }
+    done = true;
+    for (auto& t : readers) t.join();
+    CHECK(bad.load() == 0);
+    CHECK(reads.load() > 0);
+}
+
+TEST_CASE("a truncated data.mdb is refused with CorruptData, never SIGBUS; an empty one is no store yet") {
+    test::TempDir dir;
+    {
+        auto s = Store::open(dir.path());
+        for (std::size_t i = 0; i < 5; ++i) write_range(s, i * 5000, (i + 1) * 5000);
+    }
+    const auto data = dir.path() / "data.mdb";
+    const auto full = fs::file_size(data);
+    const auto pristine = test::read_text(data);
+    for (const std::uintmax_t size : {full - 1, full - 4096, full / 2, std::uintmax_t{3 * 4096}, std::uintmax_t{8192 + 100},
+                                      std::uintmax_t{4096 + 10}, std::uintmax_t{100}, std::uintmax_t{0}}) {
+        CAPTURE(size);
+        fs::resize_file(data, size);
+        for (const bool read_only : {true, false}) {
+            CAPTURE(read_only);
+            if (size == 0 && !read_only) continue;  // a read-write open of an empty file starts a new store
+            // In a child: were the check missing, the read would die of SIGBUS.
+            const auto outcome = stress::run_in_child([&] {
+                try {
+                    auto s = Store::open(dir.path(), {.read_only = read_only});
+                    (void)s.read(kKey, lo(), hi());
+                    return 0;
+                } catch (const CorruptData& e) {
+                    const std::string m = e.what();
+                    return m.find(dir.path().string()) != std::string::npos &&
+                                   (m.find("truncated") != std::string::npos || m.find("MDB_INVALID") != std::string::npos)
+                               ? 3
+                               : 4;
+                } catch (const barstore::NotFound& e) {  // 0 bytes: as if its creation was interrupted
+                    return size == 0 && std::string(e.what()).find("empty") != std::string::npos ? 3 : 6;
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "%s\n", e.what());
+                    return 5;
+                }
+            });
+            CHECK(outcome.describe() == "exit 3");
+        }
+        std::ofstream(data, std::ios::binary | std::ios::trunc) << pristine;
+    }
+    auto s = Store::open(dir.path(), {.read_only = true});
+    CHECK(s.read(kKey, lo(), hi()).size() == 25000);
+    CHECK(s.verify().empty());
+}
+
+TEST_CASE("an empty data.mdb (creation interrupted) opens read-write as a new store") {
+    test::TempDir dir;
+    { std::ofstream(dir / "data.mdb"); }
+    auto s = Store::open(dir.path());
+    CHECK(s.list().empty());
+    write_range(s, 0, 10);
+    CHECK(s.read(kKey, lo(), hi()).size() == 10);
+}
+
+TEST_CASE("a full map throws StorageFull naming the store, changes nothing, and the store goes on") {
+    test::TempDir dir;
+    const StoreOptions small{.map_size_bytes = 1 << 20};
+    {
+        auto s = Store::open(dir.path(), small);
+        write_range(s, 0, 1000);
+        // Random-ish synthetic bars take a few bytes each: 500,000 of them cannot fit in 1 MiB.
+        const auto msg = message_of([&] { write_range(s, 1000, 500'000); });
+        CHECK(msg.find(dir.path().string()) != std::string::npos);
+        CHECK(msg.find("MDB_MAP_FULL") != std::string::npos);
+        CHECK_THROWS_AS(write_range(s, 1000, 500'000), StorageFull);
+        CHECK(s.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 1000));
+        write_range(s, 1000, 1100);  // a new transaction: the failed one is gone, not reused
+        CHECK(s.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 1100));
+        CHECK(s.verify().empty());
+    }
+    auto big = Store::open(dir.path(), {.map_size_bytes = 64 << 20});
+    write_range(big, 1100, 500'000);
+    CHECK(big.read(kKey, lo(), hi()).size() == 500'000);
+    CHECK(big.verify().empty());
+}
+
+TEST_CASE("where address space is short (ulimit -v), the 1 TiB map shrinks instead of failing") {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    return;  // the sanitizers reserve terabytes of shadow memory themselves: no RLIMIT_AS for them
+#endif
+    test::TempDir dir;
+    const auto child = stress::run_in_child([&] {
+        const rlimit as{std::uint64_t{8} << 30, std::uint64_t{8} << 30};  // 8 GiB
+        if (::setrlimit(RLIMIT_AS, &as) != 0) return 2;
+        auto s = Store::open(dir.path());
+        write_range(s, 0, 10000);
+        auto ro = Store::open(dir.path(), {.read_only = true});
+        return ro.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 10000) ? 0 : 1;
+    });
+    CHECK(child.describe() == "exit 0");
+    // And a reader with little address space opens a store whose writer recorded 1 TiB.
+    const auto reader = stress::run_in_child([&] {
+        const rlimit as{std::uint64_t{8} << 30, std::uint64_t{8} << 30};
+        if (::setrlimit(RLIMIT_AS, &as) != 0) return 2;
+        auto ro = Store::open(dir.path(), {.read_only = true});
+        return ro.read(kKey, lo(), hi()).size() == 10000 ? 0 : 1;
+    });
+    CHECK(reader.describe() == "exit 0");
+}
+
+TEST_CASE("a map grown by another process is adopted by this one (MDB_MAP_RESIZED)") {
+    test::TempDir dir;
+    auto s = Store::open(dir.path(), {.map_size_bytes = 1 << 20});
+    write_range(s, 0, 1000);
+    // Another process opens it with a larger map and writes more than 1 MiB.
+    const auto child = stress::run_in_child([&] {
+        auto other = Store::open(dir.path(), {.map_size_bytes = 64 << 20});
+        write_range(other, 1000, 300'000);
+        return 0;
+    });
+    REQUIRE(child.describe() == "exit 0");
+    CHECK(s.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 300'000));
+    write_range(s, 300'000, 300'100);
+    CHECK(s.read_last(kKey, 1, hi()).ts.back() == stress::synth_bars(kSeed, 300'099, 300'100).ts.back());
+}
+
+TEST_CASE("a reader killed inside a read transaction leaves no slot behind after the next open") {
+    test::TempDir dir;
+    { auto s = Store::open(dir.path()); write_range(s, 0, 10); }
+    const auto child = stress::run_in_child([&] {
+        MDB_env* env = nullptr;
+        mdb_env_create(&env);
+        mdb_env_set_maxdbs(env, 8);
+        mdb_env_set_maxreaders(env, 1024);
+        mdb_env_set_mapsize(env, 64 << 20);  // not the recorded 1 TiB: sanitizers lack the address space
+        if (mdb_env_open(env, dir.path().c_str(), MDB_RDONLY | MDB_NOTLS, 0640) != 0) return 1;
+        MDB_txn* txn = nullptr;
+        if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0) return 2;
+        ::raise(SIGKILL);  // dies holding the reader slot
+        return 3;
+    });
+    REQUIRE(child.signal == SIGKILL);
+    auto env = barstore::storage::open_env(dir.path(), {});  // runs mdb_reader_check
+    int stale = -1;
+    REQUIRE(mdb_reader_check(env->get(), &stale) == 0);
+    CHECK(stale == 0);  // already cleared by the open
+}
+
+TEST_CASE("network file systems are named and refused; local ones are not") {
+    using barstore::storage::network_fs_name;
+    CHECK(network_fs_name(0x6969) == "NFS");
+    CHECK(network_fs_name(0x517B) == "SMB");
+    CHECK(network_fs_name(0xFF534D42) == "CIFS");
+    CHECK(network_fs_name(0xFE534D42) == "SMB2");
+    CHECK_FALSE(network_fs_name(0xEF53).has_value());     // ext4
+    CHECK_FALSE(network_fs_name(0x01021994).has_value()); // tmpfs
+    CHECK_FALSE(network_fs_name(0x58465342).has_value()); // xfs
+}
+
+TEST_CASE("a new store's directory is 0750 and its files 0640, whatever the umask") {
+    test::TempDir dir;
+    const mode_t old = ::umask(0);
+    {
+        auto s = Store::open(dir / "new");
+        write_range(s, 0, 10);
+    }
+    ::umask(old);
+    auto mode = [](const fs::path& p) {
+        struct stat st {};
+        ::stat(p.c_str(), &st);
+        return st.st_mode & 07777;
+    };
+    CHECK(mode(dir / "new") == 0750);
+    CHECK(mode(dir / "new" / "data.mdb") == 0640);
+    CHECK(mode(dir / "new" / "lock.mdb") == 0640);
+}
+
+TEST_CASE("storage errors are typed by what the caller does next and name the store") {
+    using barstore::storage::throw_mdb;
+    const fs::path p = "/some/store";
+    CHECK_THROWS_AS(throw_mdb(MDB_MAP_FULL, p, "mdb_put"), StorageFull);
+    CHECK_THROWS_AS(throw_mdb(ENOSPC, p, "mdb_txn_commit"), StorageFull);
+    CHECK_THROWS_AS(throw_mdb(EFBIG, p, "mdb_txn_commit"), StorageFull);
+    CHECK_THROWS_AS(throw_mdb(MDB_CORRUPTED, p, "mdb_get"), CorruptData);
+    CHECK_THROWS_AS(throw_mdb(MDB_PAGE_NOTFOUND, p, "mdb_get"), CorruptData);
+    CHECK_THROWS_AS(throw_mdb(EACCES, p, "mdb_env_open"), barstore::IoError);
+    const auto msg = message_of([&] { throw_mdb(ENOSPC, p, "mdb_txn_commit"); });
+    CHECK(msg.find("/some/store: mdb_txn_commit: No space left on device") == 0);
+}
