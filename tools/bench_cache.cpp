@@ -451,7 +451,10 @@ void figure_many_symbols(const Workspace& ws, const Options& opt) {
             throw std::runtime_error("cannot start the replay child");
         int status = 0;
         ::waitpid(pid, &status, 0);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("the replay child failed");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            throw std::runtime_error("the replay child failed (" +
+                                     (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                          : "exit " + std::to_string(WEXITSTATUS(status))) + ")");
     }
 }
 

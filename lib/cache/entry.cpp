@@ -45,38 +45,36 @@ void Entry::fold(const BarColumns& in, std::size_t first, std::size_t last) {
     const i64 *o = in.open.data(), *h = in.high.data(), *l = in.low.data(), *c = in.close.data(),
               *v = in.volume.data();
     std::size_t i = first;
-    // The first bars may belong to the bin left open by the previous fold (Resampler::feed's rule).
-    if (i < last && !bars.empty() && ts[i] < ends.back() && ts[i] >= bars.ts.back()) {
-        const i64 end = ends.back();
-        i64 &hi = bars.high.back(), &lo = bars.low.back(), &cl = bars.close.back(), &vol = bars.volume.back();
-        for (; i < last && ts[i] < end; ++i) {
-            hi = std::max(hi, h[i]);
-            lo = std::min(lo, l[i]);
-            cl = c[i];
-            vol += v[i];
-        }
-        note_last_bar(bars.ts.back(), end, ts[i - 1]);
-    }
+    // Resampler::feed's rule, so both agree bar for bar: a run of bars ends at the Binner's
+    // `until` (a week's bin is several runs, one per session), and a run whose label is the last
+    // bin's continues that bin (left open by the previous fold, or a week's next session).
     while (i < last) {
         const aggregate::Bin bin = binner->bin_of(ts[i]);
         if (!bin.included) {
-            while (i < last && ts[i] < bin.end) ++i;  // outside every session
+            while (i < last && ts[i] < bin.until) ++i;  // outside every session
             continue;
         }
         i64 hi = h[i], lo = l[i], vol = v[i];
         std::size_t j = i + 1;
-        for (; j < last && ts[j] < bin.end; ++j) {
+        for (; j < last && ts[j] < bin.until; ++j) {
             hi = std::max(hi, h[j]);
             lo = std::min(lo, l[j]);
             vol += v[j];
         }
-        bars.ts.push_back(bin.label);
-        bars.open.push_back(o[i]);
-        bars.high.push_back(hi);
-        bars.low.push_back(lo);
-        bars.close.push_back(c[j - 1]);
-        bars.volume.push_back(vol);
-        ends.push_back(bin.end);
+        if (!bars.empty() && bars.ts.back() == bin.label) {
+            bars.high.back() = std::max(bars.high.back(), hi);
+            bars.low.back() = std::min(bars.low.back(), lo);
+            bars.close.back() = c[j - 1];
+            bars.volume.back() += vol;
+        } else {
+            bars.ts.push_back(bin.label);
+            bars.open.push_back(o[i]);
+            bars.high.push_back(hi);
+            bars.low.push_back(lo);
+            bars.close.push_back(c[j - 1]);
+            bars.volume.push_back(vol);
+            ends.push_back(bin.end);
+        }
         note_last_bar(bin.label, bin.end, ts[j - 1]);
         i = j;
     }
@@ -105,6 +103,13 @@ void Entry::drop_front(std::size_t k) {
                                            [](const Overhang& a, i64 label) { return a.label < label; });
         overhang.erase(overhang.begin(), keep);
     }
+}
+
+void Entry::drop_back(std::size_t keep) {
+    if (kind != Kind::raw || keep >= bars.size()) return;
+    to = bars.ts[keep];
+    for (auto* col : {&bars.ts, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume})
+        col->resize(keep);
 }
 
 void Entry::shrink() {

@@ -76,6 +76,8 @@ struct Entry {
     void reset_bins();
     /// Drops rows [0, k) (both kinds); an aggregate then no longer starts at the series' start.
     void drop_front(std::size_t k);
+    /// raw: drops the rows from `keep` on; `to` becomes the first dropped bar's ts.
+    void drop_back(std::size_t keep);
     /// Releases spare capacity (after a trim under budget pressure).
     void shrink();
 

@@ -482,13 +482,18 @@ struct Reader::Impl {
 
     // ---- the budget ---------------------------------------------------------------------------
 
-    /// Gives up history no request has asked for: what history_bars keeps speculatively.
+    /// Gives up what is held speculatively: history no request has asked for (what history_bars
+    /// keeps beyond the largest N) and, in raw windows, bars read ahead beyond lookahead_bars.
     void pressure_trim(Entry& e) {
         const u64 before = e.bytes;
         std::size_t pos_idx = 0, keep = 0;
         if (e.kind == Kind::raw) {
             pos_idx = cache::lower(e, e.pos);
             keep = std::max(e.want, cache::kPressureRawKeep);
+            if (e.bars.size() - pos_idx > opts.lookahead_bars) {
+                e.drop_back(pos_idx + opts.lookahead_bars);
+                e.dirty = true;
+            }
         } else {
             pos_idx = e.closed_at(e.pos);
             keep = std::max<std::size_t>(e.want, 1);
