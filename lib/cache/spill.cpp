@@ -128,10 +128,14 @@ std::string spill_key(const EntryId& id) {
 }
 
 std::vector<std::byte> encode_spill(const EntryId& id, const Entry& e) {
+    // Packed deltas without zstd: re-hydration is on a backtest's critical path, and zstd's
+    // per-frame cost was half of it (perf, 200-row entries); the values grow about 1.5x.
+    codec::EncodeOptions opts;
+    opts.zstd = false;
     const u64 rows = e.bars.size();
     std::vector<std::vector<std::byte>> chunks;
     for (std::size_t lo = 0; lo < rows; lo += codec::kChunkRows)
-        chunks.push_back(codec::encode_chunk(e.bars, lo, std::min<std::size_t>(rows, lo + codec::kChunkRows)));
+        chunks.push_back(codec::encode_chunk(e.bars, lo, std::min<std::size_t>(rows, lo + codec::kChunkRows), opts));
     const bool ends_stored = e.kind == Kind::aggregate && e.align == Alignment::session;
     if (ends_stored) {
         // Session bins' ends (truncated at closes, weeks of sessions) ride in the ts column of
@@ -141,7 +145,7 @@ std::vector<std::byte> encode_spill(const EntryId& id, const Entry& e) {
             const std::size_t hi = std::min<std::size_t>(rows, lo + codec::kChunkRows);
             ends.ts.assign(e.ends.begin() + static_cast<std::ptrdiff_t>(lo), e.ends.begin() + static_cast<std::ptrdiff_t>(hi));
             for (auto* c : {&ends.open, &ends.high, &ends.low, &ends.close, &ends.volume}) c->assign(hi - lo, 0);
-            chunks.push_back(codec::encode_chunk(ends, 0, hi - lo));
+            chunks.push_back(codec::encode_chunk(ends, 0, hi - lo, opts));
         }
     }
     const std::string& symbol = id.key->symbol;

@@ -172,8 +172,9 @@ std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std:
         d.packed_bytes = static_cast<std::uint32_t>(packed.size());
         const std::size_t pos = out.size();
         out.resize(pos + ZSTD_compressBound(packed.size()));
-        const std::size_t z = ZSTD_compressCCtx(ctx.c, out.data() + pos, out.size() - pos, packed.data(),
-                                                packed.size(), opts.zstd_level);
+        const std::size_t z = !opts.zstd ? packed.size()
+                              : ZSTD_compressCCtx(ctx.c, out.data() + pos, out.size() - pos, packed.data(),
+                                                  packed.size(), opts.zstd_level);
         if (ZSTD_isError(z)) throw Error(Errc::internal, std::string("zstd: ") + ZSTD_getErrorName(z));
         // Tiny or incompressible columns are stored as is: a zstd frame costs more than it saves.
         if (z >= packed.size()) {

@@ -66,6 +66,10 @@ struct ChunkHeader {
 
 struct EncodeOptions {
     int zstd_level = 1;
+    /// false: every column stored packed but uncompressed (Compression::none). For the spill,
+    /// where re-hydration speed matters more than bytes: tiny zstd frames cost more to open
+    /// than their rows take to unpack.
+    bool zstd = true;
     /// Per column (ts, open, high, low, close, volume); must be allowed for the column.
     std::array<Transform, kColumns> transforms = {Transform::delta2,     Transform::from_prev_close,
                                                   Transform::above_body, Transform::below_body,

@@ -3,6 +3,8 @@
 # for BARSTORE_FUZZ_SECONDS (default 60) under the sanitizers it was built with, from seeds made
 # at run time (make_seeds.py) plus tests/fuzz/corpus/TARGET. BARSTORE_FUZZ_CORPUS keeps the
 # grown corpus across runs; BARSTORE_FUZZ_JOBS runs that many fuzzing processes in parallel.
+# BARSTORE_FUZZ_CPU_SECONDS (one job only) stops the fuzzer once it has used that much CPU
+# time instead of wall time, so a documented "1 CPU-hour" run is one on a shared machine too.
 # Prints one FIGURE line and exits non-zero on any crash, leak, timeout or OOM; the input
 # that caused it is kept in BARSTORE_FUZZ_ARTIFACTS (default: ./fuzz-artifacts).
 set -uo pipefail
@@ -21,6 +23,11 @@ case $target in
   chunk) max_len=65536 ;;
   *) max_len=16384 ;;
 esac
+cpu_limit=${BARSTORE_FUZZ_CPU_SECONDS:-}
+if [ -n "$cpu_limit" ]; then
+  [ "$jobs" -eq 1 ] || { echo "BARSTORE_FUZZ_CPU_SECONDS needs BARSTORE_FUZZ_JOBS=1" >&2; exit 2; }
+  seconds=$((cpu_limit * 100))  # the CPU watcher below ends the run
+fi
 opts=(-max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048
       -print_final_stats=1 -artifact_prefix="$artifacts/")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
@@ -32,6 +39,22 @@ TIMEFORMAT='%U %S'
   if [ "$jobs" -gt 1 ]; then
     # -fork: a crashing child is reported and fuzzing stops (ignore_crashes=0); all jobs share the corpus.
     "$fuzzer" "${opts[@]}" -fork="$jobs" "$corpus" "$work/seeds/$target" "$src/tests/fuzz/corpus/$target" >"$log" 2>&1
+  elif [ -n "$cpu_limit" ]; then
+    # SIGINT makes libFuzzer print its final stats and exit 72 (clang 14 ignores
+    # -interrupted_exit_code); a stop we asked for is a clean end.
+    "$fuzzer" "${opts[@]}" "$corpus" "$work/seeds/$target" \
+      "$src/tests/fuzz/corpus/$target" >"$log" 2>&1 &
+    pid=$!
+    hz=$(getconf CLK_TCK)
+    while kill -0 "$pid" 2>/dev/null; do
+      ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || break
+      if [ -n "$ticks" ] && [ $((ticks / hz)) -ge "$cpu_limit" ]; then kill -INT "$pid"; stopped=1; break; fi
+      sleep 5
+    done
+    wait "$pid"
+    rc=$?
+    [ "${stopped:-0}" = 1 ] && [ $rc -eq 72 ] && grep -q 'run interrupted' "$log" && rc=0
+    (exit $rc)
   else
     "$fuzzer" "${opts[@]}" "$corpus" "$work/seeds/$target" "$src/tests/fuzz/corpus/$target" >"$log" 2>&1
   fi
