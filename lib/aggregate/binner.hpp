@@ -1,8 +1,10 @@
 // aggregate/binner.hpp: which bin a base bar falls in, for both alignments (docs/time.md).
 // The one place bin boundaries are decided: resample, query and the cache all go through it.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "barstore/query.hpp"
 #include "barstore/session.hpp"
@@ -42,6 +44,51 @@ private:
     std::optional<SessionCalendar> calendar_;
     Bin last_{0, 0, false, 0, 0};
 };
+
+/// Folds bars [first, last) of `in` (time order, after any bars folded before) into `out` and
+/// `ends`: a run of bars ends at the Binner's `until` (a week's bin is one run per session), and
+/// a run whose label is the last bin's continues that bin (left open by the previous call, or a
+/// week's next session). Bars outside every session are skipped. on_run(label, end, last_ts) is
+/// told of every run. Resampler and the cache's incremental aggregates both fold through here.
+template <class OnRun>
+void fold_runs(Binner& binner, const BarColumns& in, std::size_t first, std::size_t last, BarColumns& out,
+               std::vector<std::int64_t>& ends, OnRun&& on_run) {
+    using i64 = std::int64_t;
+    const i64* ts = in.ts.data();
+    const i64 *o = in.open.data(), *h = in.high.data(), *l = in.low.data(), *c = in.close.data(),
+              *v = in.volume.data();
+    std::size_t i = first;
+    while (i < last) {
+        const Bin bin = binner.bin_of(ts[i]);
+        if (!bin.included) {
+            while (i < last && ts[i] < bin.until) ++i;  // outside every session
+            continue;
+        }
+        i64 hi = h[i], lo = l[i], vol = v[i];
+        std::size_t j = i + 1;
+        for (; j < last && ts[j] < bin.until; ++j) {
+            hi = std::max(hi, h[j]);
+            lo = std::min(lo, l[j]);
+            vol += v[j];
+        }
+        if (!out.empty() && out.ts.back() == bin.label) {
+            out.high.back() = std::max(out.high.back(), hi);
+            out.low.back() = std::min(out.low.back(), lo);
+            out.close.back() = c[j - 1];
+            out.volume.back() += vol;
+        } else {
+            out.ts.push_back(bin.label);
+            out.open.push_back(o[i]);
+            out.high.push_back(hi);
+            out.low.push_back(lo);
+            out.close.push_back(c[j - 1]);
+            out.volume.push_back(vol);
+            ends.push_back(bin.end);
+        }
+        on_run(bin.label, bin.end, ts[j - 1]);
+        i = j;
+    }
+}
 
 /// Incremental binning, fed bars in time order across calls (a chunk at a time).
 class Resampler {

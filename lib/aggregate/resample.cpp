@@ -82,42 +82,7 @@ Bin Binner::compute(i64 ts) {
 }
 
 void Resampler::feed(const BarColumns& in) {
-    const std::size_t n = in.size();
-    const auto* ts = in.ts.data();
-    const auto *o = in.open.data(), *h = in.high.data(), *l = in.low.data(), *c = in.close.data(),
-               *v = in.volume.data();
-    std::size_t i = 0;
-    while (i < n) {
-        const Bin bin = binner_.bin_of(ts[i]);
-        if (!bin.included) {
-            while (i < n && ts[i] < bin.until) ++i;  // outside every session
-            continue;
-        }
-        i64 hi = h[i], lo = l[i], vol = v[i];
-        std::size_t j = i + 1;
-        for (; j < n && ts[j] < bin.until; ++j) {
-            hi = std::max(hi, h[j]);
-            lo = std::min(lo, l[j]);
-            vol += v[j];
-        }
-        // The same label again: the bin continues (from the previous feed() call, or after a
-        // gap between a week's sessions).
-        if (!out_.empty() && out_.ts.back() == bin.label) {
-            out_.high.back() = std::max(out_.high.back(), hi);
-            out_.low.back() = std::min(out_.low.back(), lo);
-            out_.close.back() = c[j - 1];
-            out_.volume.back() += vol;
-        } else {
-            out_.ts.push_back(bin.label);
-            out_.open.push_back(o[i]);
-            out_.high.push_back(hi);
-            out_.low.push_back(lo);
-            out_.close.push_back(c[j - 1]);
-            out_.volume.push_back(vol);
-            ends_.push_back(bin.end);
-        }
-        i = j;
-    }
+    fold_runs(binner_, in, 0, in.size(), out_, ends_, [](i64, i64, i64) {});
 }
 
 }  // namespace aggregate

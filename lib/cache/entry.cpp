@@ -41,43 +41,9 @@ void Entry::note_last_bar(i64 label, i64 end, i64 last_ts) {
 }
 
 void Entry::fold(const BarColumns& in, std::size_t first, std::size_t last) {
-    const i64* ts = in.ts.data();
-    const i64 *o = in.open.data(), *h = in.high.data(), *l = in.low.data(), *c = in.close.data(),
-              *v = in.volume.data();
-    std::size_t i = first;
-    // Resampler::feed's rule, so both agree bar for bar: a run of bars ends at the Binner's
-    // `until` (a week's bin is several runs, one per session), and a run whose label is the last
-    // bin's continues that bin (left open by the previous fold, or a week's next session).
-    while (i < last) {
-        const aggregate::Bin bin = binner->bin_of(ts[i]);
-        if (!bin.included) {
-            while (i < last && ts[i] < bin.until) ++i;  // outside every session
-            continue;
-        }
-        i64 hi = h[i], lo = l[i], vol = v[i];
-        std::size_t j = i + 1;
-        for (; j < last && ts[j] < bin.until; ++j) {
-            hi = std::max(hi, h[j]);
-            lo = std::min(lo, l[j]);
-            vol += v[j];
-        }
-        if (!bars.empty() && bars.ts.back() == bin.label) {
-            bars.high.back() = std::max(bars.high.back(), hi);
-            bars.low.back() = std::min(bars.low.back(), lo);
-            bars.close.back() = c[j - 1];
-            bars.volume.back() += vol;
-        } else {
-            bars.ts.push_back(bin.label);
-            bars.open.push_back(o[i]);
-            bars.high.push_back(hi);
-            bars.low.push_back(lo);
-            bars.close.push_back(c[j - 1]);
-            bars.volume.push_back(vol);
-            ends.push_back(bin.end);
-        }
-        note_last_bar(bin.label, bin.end, ts[j - 1]);
-        i = j;
-    }
+    // The same fold as resample(), so both agree bar for bar however the bars were split.
+    aggregate::fold_runs(*binner, in, first, last, bars, ends,
+                         [this](i64 label, i64 end, i64 last_ts) { note_last_bar(label, end, last_ts); });
 }
 
 void Entry::reset_bins() {
