@@ -1,13 +1,18 @@
 // tests/test_cache.cpp: the Reader (lib/cache) against the uncached cold path, query(), and for
 // utc alignment against the naive map-based oracle (tests/reference/naive_resample.hpp): random
 // request sequences under budgets from 4 KiB to unlimited, eviction order on counters, the spill
-// (round trip, budget, corruption, deletion), replaced series, a timeframe x market matrix, no
+// (round trip, budget, corruption, deletion; which directories it refuses, and running without it
+// when it cannot be used), replaced series, a timeframe x market matrix, no
 // look-ahead, and windows that step back over bins whose bars end after the bin does.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -24,6 +29,7 @@
 #include "reference/naive_bars.hpp"
 #include "reference/naive_resample.hpp"
 #include "reference/naive_time.hpp"
+#include "stress/harness.hpp"
 #include "test_util.hpp"
 
 using barstore::Alignment;
@@ -708,7 +714,19 @@ TEST_CASE("spill: a directory deleted under the reader, or taken by another read
     const SeriesKey& btc = w.keys.at("BTC");
     const i64 t = w.lo + 6 * kDay;
     Reader r(w.store, options(kUnlimited, 1000, 100, dir));
-    CHECK_THROWS_AS(Reader(w.store, options(kUnlimited, 100, 10, dir)), barstore::IoError);
+    {
+        // Taken: the second Reader runs without a spill, says why, and leaves the first's alone.
+        Reader second(w.store, options(kUnlimited, 100, 10, dir));
+        const auto st = second.stats();
+        CHECK(st.spill_disabled);
+        CHECK(st.spill_disabled_reason.find(dir.string()) != std::string::npos);
+        CHECK(st.spill_disabled_reason.find("in use by another Reader") != std::string::npos);
+        REQUIRE(check_one(second, w, "BTC", 5 * kMin, 200, t, false) == "");
+        second.clear();
+        CHECK(second.stats().evictions == 1);
+        CHECK(second.stats().spills == 0);
+    }
+    CHECK_FALSE(r.stats().spill_disabled);
     r.last_bars(btc, Duration{5 * kMin}, 200, at(t));
     r.clear();
     std::filesystem::remove_all(dir);
@@ -752,6 +770,261 @@ TEST_CASE("spill values: round trip, refusal of another entry's name, and checks
     CHECK(bytes == sum.value_bytes);
     CHECK(sum.file_bytes > 0);
     CHECK_FALSE(barstore::inspect_spill(spill.path() / "nothing").exists);
+}
+
+// ---- what a spill directory may be ---------------------------------------------------------------------------
+
+namespace {
+
+/// The InvalidInput message of opening a Reader with this spill directory; "no error" if it opened.
+std::string refusal(const Store& store, const std::filesystem::path& spill_dir) {
+    try {
+        Reader r(store, options(kUnlimited, 100, 10, spill_dir));
+        return "no error";
+    } catch (const barstore::InvalidInput& e) {
+        return e.what();
+    }
+}
+
+/// Every file under dir (relative name -> bytes): what must not change when a spill is refused.
+/// The lock.mdb of a store open in this process changes with every read (its reader slots), so
+/// `live` keeps only its name.
+std::map<std::string, std::string> snapshot(const std::filesystem::path& dir, bool live = false) {
+    std::map<std::string, std::string> out;
+    for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+        if (!f.is_regular_file()) continue;
+        const auto name = std::filesystem::relative(f.path(), dir).string();
+        out[name] = live && f.path().filename() == "lock.mdb" ? "" : test::read_text(f.path());
+    }
+    return out;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// A small store of its own in `dir`: BTC 1m, a few days.
+void small_store(const std::filesystem::path& dir, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    auto s = Store::open(dir);
+    const SeriesKey key{"BTC", Duration{kMin}};
+    s.write(std::vector<SeriesBatch>{batch(key, walk(rng, times_24x7(rng, 1'700'000'040 * kSec, 3000)))});
+}
+
+}  // namespace
+
+TEST_CASE("spill: the store's own directory, however spelled, is refused and left exactly as it was") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    World w(seed, 3);
+    const auto store_dir = w.dir.path();
+    const auto before = snapshot(store_dir, true);
+    const auto answer = barstore::query(w.store, w.keys.at("BTC"), cold(5 * kMin, 100, w.hi));
+    test::TempDir links;
+    std::filesystem::create_directory_symlink(store_dir, links / "link");
+    const auto cwd = std::filesystem::current_path();
+    std::filesystem::current_path(store_dir.parent_path());
+    const std::string name = store_dir.filename().string();
+    for (const std::filesystem::path& spelled :
+         {store_dir, store_dir / "", store_dir / ".", std::filesystem::path("./" + name),
+          std::filesystem::path("./" + name + "/"), std::filesystem::path(name + "/./"), links / "link",
+          links / "link/", links.path() / ".." / name}) {
+        CAPTURE(spelled);
+        CHECK(has(refusal(w.store, spelled), "the store's own directory"));
+    }
+    std::filesystem::current_path(cwd);
+    CHECK(snapshot(store_dir, true) == before);  // nothing deleted, nothing added (not even reader.lock)
+    CHECK(diff(barstore::query(w.store, w.keys.at("BTC"), cold(5 * kMin, 100, w.hi)), answer) == "");
+    CHECK(diff(barstore::query(Store::open(store_dir, {.read_only = true}), w.keys.at("BTC"), cold(5 * kMin, 100, w.hi)),
+               answer) == "");
+}
+
+TEST_CASE("spill: a directory holding a store, or anything else the spill did not make, is refused untouched") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    World w(seed, 2);
+    test::TempDir t;
+    namespace fs = std::filesystem;
+
+    SUBCASE("a copy of a store (the issue's repro: replay --spill-dir A2)") {
+        const auto copy = t / "A2";
+        small_store(t / "A1", seed);
+        fs::copy(t / "A1", copy);
+        const auto before = snapshot(copy);
+        const std::string why = refusal(w.store, copy);
+        CHECK(has(why, copy.string()));
+        CHECK(has(why, "data.mdb"));
+        CHECK(snapshot(copy) == before);
+        CHECK(Store::open(copy, {.read_only = true}).list().size() == 1);
+    }
+    SUBCASE("the directory that holds the Reader's own store") {
+        small_store(t / "db", seed);
+        auto s = Store::open(t / "db", {.read_only = true});
+        const auto before = snapshot(t.path(), true);
+        CHECK(has(refusal(s, t.path()), "holds the store"));
+        CHECK(has(refusal(s, t / "db" / ".."), "holds the store"));
+        CHECK(snapshot(t.path(), true) == before);
+        CHECK(s.list().size() == 1);
+    }
+    SUBCASE("a user's file") {
+        std::ofstream(t / "notes.txt") << "mine\n";
+        fs::create_directory(t / "sub");
+        const auto before = snapshot(t.path());
+        const std::string why = refusal(w.store, t.path());
+        CHECK(has(why, "notes.txt"));
+        CHECK(snapshot(t.path()) == before);
+        CHECK(fs::exists(t / "sub"));
+        CHECK_FALSE(fs::exists(t / "reader.lock"));
+    }
+    SUBCASE("a regular file") {
+        std::ofstream(t / "file") << "mine\n";
+        CHECK(has(refusal(w.store, t / "file"), "not a directory"));
+        CHECK(test::read_text(t / "file") == "mine\n");
+    }
+    SUBCASE("a spill directory whose data.mdb a store's files replaced") {
+        const auto dir = t / "spill";
+        {
+            Reader r(w.store, options(kUnlimited, 100, 10, dir));
+            r.last_bars(w.keys.at("BTC"), Duration{5 * kMin}, 50, at(w.hi));
+            r.clear();
+            REQUIRE(r.stats().spill_entries == 1);
+        }
+        small_store(t / "other", seed);
+        for (const char* f : {"data.mdb", "lock.mdb"}) {
+            fs::remove(dir / f);
+            fs::copy_file(t / "other" / f, dir / f);
+        }
+        const auto before = snapshot(dir);
+        CHECK(has(refusal(w.store, dir), "data.mdb"));
+        CHECK(snapshot(dir) == before);
+        CHECK(Store::open(dir, {.read_only = true}).list().size() == 1);
+    }
+    SUBCASE("a spill directory a store was then written into (ingest --db SPILL_DIR)") {
+        const auto dir = t / "spill";
+        { Reader r(w.store, options(kUnlimited, 100, 10, dir)); }
+        small_store(dir, seed);
+        const auto before = snapshot(dir);
+        CHECK(has(refusal(w.store, dir), "store"));
+        CHECK(snapshot(dir) == before);
+        CHECK(Store::open(dir, {.read_only = true}).list().size() == 1);
+    }
+    SUBCASE("an empty directory, a spill directory and a missing one are fine, and reused") {
+        CHECK(refusal(w.store, t.path()) == "no error");
+        CHECK(refusal(w.store, t.path()) == "no error");
+        CHECK(refusal(w.store, t / "new" / "spill") == "no error");
+        CHECK(refusal(w.store, t / "new" / "spill") == "no error");
+    }
+}
+
+TEST_CASE("spill: inspect_spill (barstore stats) refuses what is not a spill directory, without opening it") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    World w(seed, 2);
+    const auto before = snapshot(w.dir.path(), true);
+    CHECK_THROWS_AS(barstore::inspect_spill(w.dir.path()), barstore::InvalidInput);
+    CHECK(snapshot(w.dir.path(), true) == before);
+    test::TempDir t;
+    std::ofstream(t / "notes.txt") << "mine\n";
+    CHECK_THROWS_AS(barstore::inspect_spill(t.path()), barstore::InvalidInput);
+    CHECK_FALSE(barstore::inspect_spill(t / "missing").exists);
+}
+
+TEST_CASE("spill: the directory and its files are private to the user") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    World w(seed, 2);
+    test::TempDir t;
+    namespace fs = std::filesystem;
+    const auto dir = t / "spill";
+    Reader r(w.store, options(kUnlimited, 100, 10, dir));
+    r.last_bars(w.keys.at("BTC"), Duration{5 * kMin}, 50, at(w.hi));
+    r.clear();
+    REQUIRE(r.stats().spill_entries == 1);
+    // Only the owner may truncate what the Reader has mapped (docs/reliability.md).
+    CHECK((fs::status(dir).permissions() & fs::perms::mask) == fs::perms::owner_all);
+    for (const auto& f : fs::directory_iterator(dir)) {
+        CAPTURE(f.path());
+        CHECK((f.status().permissions() & fs::perms::mask) == (fs::perms::owner_read | fs::perms::owner_write));
+    }
+}
+
+TEST_CASE("spill: when it cannot be used, the Reader runs without it and says why") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    World w(seed, 3);
+    test::TempDir t;
+    const auto store_dir = w.dir.path();
+    const SeriesKey btc = w.keys.at("BTC");
+    const i64 t0 = w.lo + 2 * kDay;
+
+    // In a child: it changes its user or file size limit. Exit codes: 0 as expected, 3 spill not
+    // disabled, 4 no reason, 5 a wrong answer, 6 something spilled.
+    auto degrade = [&](const std::filesystem::path& spill_dir, const std::function<void()>& before_open,
+                       const std::string& expect) {
+        return stress::run_in_child([&] {
+            auto s = Store::open(store_dir, {.read_only = true});  // the child's own environment (fork rule)
+            before_open();
+            Reader r(s, options(16 << 10, 200, 50, spill_dir));
+            const auto st = r.stats();
+            std::fprintf(stderr, "reason: %s\n", st.spill_disabled_reason.c_str());
+            if (!st.spill_disabled) return 3;
+            if (!has(st.spill_disabled_reason, spill_dir.string()) || !has(st.spill_disabled_reason, expect)) return 4;
+            for (int i = 0; i < 40; ++i)
+                for (const i64 tf : {kMin, 5 * kMin, kHour}) {
+                    const auto got = r.last_bars(btc, Duration{tf}, 100, at(t0 + i * 37 * kMin)).to_columns();
+                    if (diff(got, barstore::query(s, btc, cold(tf, 100, t0 + i * 37 * kMin))) != "") return 5;
+                }
+            return r.stats().evictions > 0 && r.stats().spills == 0 && r.stats().spill_entries == 0 ? 0 : 6;
+        });
+    };
+    SUBCASE("a directory that cannot be created") {
+        std::ofstream(t / "file") << "x";
+        CHECK(degrade(t / "file" / "spill", [] {}, "cannot create").describe() == "exit 0");
+    }
+    SUBCASE("an unwritable directory (another user's store)") {
+        std::filesystem::create_directory(t / "theirs");
+        std::filesystem::permissions(t / "theirs", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec |
+                                                       std::filesystem::perms::group_read | std::filesystem::perms::group_exec |
+                                                       std::filesystem::perms::others_read | std::filesystem::perms::others_exec);
+        auto drop_root = [&] {
+            // Root may write anywhere: become nobody (the store is already open and mapped; its
+            // directory must stay searchable for the Reader's stat of it, whatever the umask).
+            if (::geteuid() != 0) return;
+            std::filesystem::permissions(store_dir, std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
+            if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(7);
+        };
+        CHECK(degrade(t / "theirs" / "spill", drop_root, "Permission denied").describe() == "exit 0");
+    }
+    SUBCASE("no space for its files") {
+        auto no_space = [] {
+            ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
+            const rlimit lim{0, 0};
+            if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(7);
+        };
+        CHECK(degrade(t / "spill", no_space, "").describe() == "exit 0");
+    }
+    SUBCASE("the spill stops working under a running Reader") {
+        const auto dir = t / "spill";
+        const auto outcome = stress::run_in_child([&] {
+            auto s = Store::open(store_dir, {.read_only = true});
+            Reader r(s, options(16 << 10, 200, 50, dir));
+            if (r.stats().spill_disabled) return 3;
+            // The directory goes, and every write to the files fails: the spill cannot start over.
+            std::filesystem::remove_all(dir);
+            ::signal(SIGXFSZ, SIG_IGN);
+            const rlimit lim{0, 0};
+            if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) return 7;
+            for (int i = 0; i < 200; ++i)
+                for (const i64 tf : {kMin, 5 * kMin, 15 * kMin, kHour, 4 * kHour}) {
+                    const auto got = r.last_bars(btc, Duration{tf}, 300, at(t0 + i * 11 * kMin)).to_columns();
+                    if (diff(got, barstore::query(s, btc, cold(tf, 300, t0 + i * 11 * kMin))) != "") return 5;
+                }
+            const auto st = r.stats();
+            std::fprintf(stderr, "reason: %s; spills %llu, errors %llu\n", st.spill_disabled_reason.c_str(),
+                         static_cast<unsigned long long>(st.spills), static_cast<unsigned long long>(st.spill_errors));
+            if (!st.spill_disabled) return 3;
+            return has(st.spill_disabled_reason, dir.string()) && st.spill_errors > 0 ? 0 : 4;
+        });
+        CHECK(outcome.describe() == "exit 0");
+    }
 }
 
 // ---- writes while cached --------------------------------------------------------------------------------------

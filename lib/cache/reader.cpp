@@ -149,7 +149,8 @@ struct Reader::Impl {
         // Far beyond any use, and small enough that no bar count below can overflow.
         opts.history_bars = std::min(opts.history_bars, std::size_t{1} << 32);
         opts.lookahead_bars = std::min(opts.lookahead_bars, std::size_t{1} << 32);
-        if (!opts.spill_dir.empty()) spill = std::make_unique<cache::SpillTier>(opts.spill_dir, opts.spill_budget_bytes);
+        if (!opts.spill_dir.empty())
+            spill = std::make_unique<cache::SpillTier>(opts.spill_dir, opts.spill_budget_bytes, s.path());
     }
 
     u64 resident() const { return raw_bytes + agg_bytes; }
@@ -638,6 +639,8 @@ struct Reader::Impl {
             s.spill_entries = spill->entries();
             s.spill_evictions = spill->evictions();
             s.spill_errors = spill->errors();
+            s.spill_disabled = !spill->enabled();
+            s.spill_disabled_reason = spill->disabled_reason();
         }
         return s;
     }

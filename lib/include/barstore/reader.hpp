@@ -30,9 +30,12 @@ struct ReaderOptions {
     /// window's end; the rest of the stored chunk that read decodes anyway comes along, up to 4x
     /// this many. A forward-stepping backtest reads the store at most once per this many steps.
     std::size_t lookahead_bars = 1000;
-    /// Where evicted entries go (created if missing). Empty: no spill, evicted entries are dropped.
-    /// The directory belongs to one Reader at a time (a lock file says so) and is emptied when a
-    /// Reader opens it: the spill is disposable and never outlives its use.
+    /// Where evicted entries go (created if missing, mode 0700). Empty: no spill, evicted entries
+    /// are dropped. It must be a directory of its own: missing, empty, or one a spill made (its
+    /// marker file, barstore-spill, records the files it made); never the store's directory or one
+    /// holding it or anything else (docs/cache.md, "The spill directory"). It belongs to one
+    /// Reader at a time (a lock file says so) and is emptied when a Reader opens it: the spill is
+    /// disposable and never outlives its use. Only files the spill made are ever deleted.
     std::filesystem::path spill_dir;
     /// Bytes of spilled values kept; beyond it the least recently used spilled entries are deleted.
     std::uint64_t spill_budget_bytes = std::uint64_t{4} << 30;
@@ -74,6 +77,10 @@ struct ReaderStats {
     std::uint64_t peak_resident_bytes = 0;  ///< the most resident bytes at the end of any call
     std::uint64_t raw_entries = 0, aggregate_entries = 0;
     std::uint64_t spill_bytes = 0, spill_entries = 0;  ///< value bytes and entries in the spill
+    /// spill_dir was set but the spill could not be used, or stopped working: the Reader runs
+    /// without one (evicted entries are dropped; answers are unaffected). Set once, never cleared.
+    bool spill_disabled = false;
+    std::string spill_disabled_reason;  ///< why, naming the directory and the error; empty unless disabled
 };
 
 /// A read-only cache over a Store for one backtest thread.
@@ -89,8 +96,12 @@ struct ReaderStats {
 /// never served.
 class Reader {
 public:
-    /// Throws IoError if the spill directory cannot be created, opened or locked (another
-    /// Reader uses it).
+    /// Throws InvalidInput, having created, opened and deleted nothing, if spill_dir is not a
+    /// spill directory: the store's own directory however spelled (compared by identity), a
+    /// directory holding the store, not a directory, or holding anything no spill made (a store,
+    /// a user's files). A spill that cannot be used (the directory cannot be created or written,
+    /// no space, another Reader holds it) is not an error: the Reader runs without one and
+    /// stats().spill_disabled says so, with the reason.
     explicit Reader(const Store& store, ReaderOptions opts = {});
     Reader(Reader&&) noexcept;
     Reader& operator=(Reader&&) noexcept;
@@ -143,7 +154,9 @@ struct SpillSummary {
 
 /// Reads a spill directory (read-only, safe while a Reader in another process writes to it; not
 /// from the process that holds a Reader on it, as LMDB forbids opening one environment twice in a
-/// process). Throws IoError / CorruptData when the environment itself cannot be read.
+/// process). exists is false for a missing or empty directory. Throws InvalidInput, without
+/// opening anything, for a directory that is not a spill directory (a store, one holding other
+/// files: the Reader's rules), IoError / CorruptData when the environment cannot be read.
 SpillSummary inspect_spill(const std::filesystem::path& spill_dir);
 
 }  // namespace barstore
