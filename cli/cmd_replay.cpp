@@ -115,6 +115,29 @@ std::string micros(double ns) {
     return b;
 }
 
+/// A JSON string literal: the reason names paths, which may hold quotes, backslashes, anything.
+std::string json_string(const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+            out += b;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+/// The one line that says the replay runs without the spill it was given, and why.
+void note_spill_disabled(const ReaderStats& st) {
+    std::cerr << "note: spill disabled: " << st.spill_disabled_reason << " (evicted entries are dropped; answers are the same)\n";
+}
+
 std::string hex(u64 v) {
     char b[24];
     std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
@@ -151,7 +174,10 @@ void run_replay(const ReplayArgs& a) {
     ro.spill_raw_windows = !a.no_spill_raw;
     if (!a.no_spill) ro.spill_dir = a.spill_dir.empty() ? std::filesystem::path(a.db) / "spill" : std::filesystem::path(a.spill_dir);
     std::optional<Reader> reader;
-    if (!a.no_cache) reader.emplace(store, ro);
+    if (!a.no_cache) reader.emplace(store, ro);  // InvalidInput (exit 2) for a directory that is not a spill's
+    // Said once: here if the spill could not be opened, else at the end if it stopped working.
+    const bool disabled_at_open = reader && reader->stats().spill_disabled;
+    if (disabled_at_open) note_spill_disabled(reader->stats());
 
     Checksum sum;
     std::vector<i64> step_ns;
@@ -184,6 +210,7 @@ void run_replay(const ReplayArgs& a) {
         if (to - t < step) break;  // no overflow past the end of time
     }
     const ReaderStats st = reader ? reader->stats() : ReaderStats{};
+    if (st.spill_disabled && !disabled_at_open) note_spill_disabled(st);
     const double median = quantile(step_ns, 0.5), p99 = quantile(step_ns, 0.99);
     double mean = 0;
     for (const i64 s : step_ns) mean += static_cast<double>(s);
@@ -220,6 +247,8 @@ void run_replay(const ReplayArgs& a) {
               ",\"step_ns_mean\":" + std::to_string(static_cast<u64>(mean));
         for (const auto& f : counters) out += std::string(",\"") + f.name + "\":" + std::to_string(f.value);
         for (const auto& f : sizes) out += std::string(",\"") + f.name + "\":" + std::to_string(f.value);
+        out += std::string(",\"spill_disabled\":") + (st.spill_disabled ? "true" : "false") +
+               ",\"spill_disabled_reason\":" + json_string(st.spill_disabled_reason);
         out += "}\n";
     } else {
         out += "replay    " + std::to_string(symbols.size()) + " symbols x " + std::to_string(tfs.size()) +
@@ -228,7 +257,8 @@ void run_replay(const ReplayArgs& a) {
         out += "mode      " + mode;
         if (reader)
             out += " (budget " + format_bytes(ro.budget_bytes) + ", spill " +
-                   (ro.spill_dir.empty() ? std::string("off") : ro.spill_dir.string()) + ")";
+                   (ro.spill_dir.empty() ? std::string("off") : ro.spill_dir.string()) +
+                   (st.spill_disabled ? ": disabled" : "") + ")";
         out += "\n";
         out += "checksum  " + hex(sum.h) + "  (" + std::to_string(calls) + " requests, " + std::to_string(bars_returned) +
                " bars)\n";
