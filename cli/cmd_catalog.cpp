@@ -77,6 +77,10 @@ void setup_session(CLI::App& app) {
             std::erase_if(targets, [&](const SeriesInfo& s) { return s.key.base != base; });
             if (targets.empty()) throw NotFound("no series '" + a->symbol + "' at " + format_timeframe(base));
         }
+        // Every target is checked before any is changed: all of them get the session or none.
+        for (const auto& t : targets)
+            if (const auto why = session_base_problem(session, t.key.base))
+                throw InvalidInput(t.key.symbol + " " + format_timeframe(t.key.base) + ": " + *why);
         for (const auto& t : targets) {
             store.set_session(t.key, session);
             std::printf("%s %s: session %s\n", t.key.symbol.c_str(), format_timeframe(t.key.base).c_str(),

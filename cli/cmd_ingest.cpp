@@ -1,4 +1,5 @@
-// cli/cmd_ingest.cpp: `barstore ingest`: parse each file, write it in one transaction.
+// cli/cmd_ingest.cpp: `barstore ingest`: each file through load_file (one transaction per file),
+// then a line per file and the notes. Which series a file joins is the library's rule.
 #include <iostream>
 
 #include "cli.hpp"
@@ -11,42 +12,42 @@ struct IngestOptions {
     std::string db;
     std::vector<std::string> files;
     std::string symbol, timeframe, format = "auto", tz = "UTC", stamp = "start", session;
+    bool symbol_given = false;
     bool replace = false;
 };
 
 void run_ingest(const IngestOptions& o) {
-    ParseOptions parse;
-    parse.symbol = o.symbol;
-    if (!o.timeframe.empty()) parse.timeframe = parse_timeframe(o.timeframe);
-    parse.tz = o.tz;
-    parse.stamp = o.stamp == "end" ? Stamp::end : Stamp::start;
-    const FileFormat format = o.format == "csv" ? FileFormat::csv : o.format == "dbn" ? FileFormat::dbn : FileFormat::auto_detect;
+    // An empty --symbol (an unset shell variable, say) must not quietly become the file name.
+    if (o.symbol_given && o.symbol.empty())
+        throw InvalidInput("--symbol is empty; give a symbol, or leave --symbol out to use each CSV file's name");
+    LoadOptions load;
+    load.parse.symbol = o.symbol;
+    if (!o.timeframe.empty()) load.parse.timeframe = parse_timeframe(o.timeframe);
+    load.parse.tz = o.tz;
+    load.parse.stamp = o.stamp == "end" ? Stamp::end : Stamp::start;
+    load.format = o.format == "csv" ? FileFormat::csv : o.format == "dbn" ? FileFormat::dbn : FileFormat::auto_detect;
+    if (!o.session.empty()) load.session = parse_session(o.session);
+    load.mode = o.replace ? WriteMode::replace : WriteMode::append;
 
-    std::optional<Session> session;
-    if (!o.session.empty()) session = parse_session(o.session);
     auto store = Store::open(o.db);
     // Files are committed one by one: a bad file stops the run, earlier files stay.
     for (const auto& file : o.files) {
         Progress progress(file);
-        parse.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
-        auto batches = parse_file(file, format, parse);
-        for (auto& b : batches) b.session = session;
-        try {
-            store.write(batches, o.replace ? WriteMode::replace : WriteMode::append);
-        } catch (const InvalidInput& e) {
-            throw InvalidInput(file + ": error: " + e.what());
-        }
+        load.parse.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
+        const auto loaded = load_file(store, file, load);
         progress.finish();
-        std::size_t bars = 0;
-        for (const auto& b : batches) bars += b.bars.size();
+        std::uint64_t bars = 0;
+        for (const auto& s : loaded) bars += s.bars;
         std::cout << file << ": " << bars << " bars";
-        for (const auto& b : batches)
-            std::cout << (&b == &batches.front() ? " -> " : ", ") << b.key.symbol << " " << format_timeframe(b.key.base);
+        for (const auto& s : loaded)
+            std::cout << (&s == &loaded.front() ? " -> " : ", ") << s.key.symbol << " " << format_timeframe(s.key.base);
         std::cout << std::endl;  // flushed before any note on stderr, so a terminal shows them in order
-        for (const auto& b : batches)
-            if (b.rounded_values > 0)
-                std::cerr << file << ": note: " << b.rounded_values << " values of " << b.key.symbol
-                          << " had more than 15 significant digits (float noise) and were rounded to 15\n";
+        for (const auto& s : loaded)
+            if (s.rounded_values > 0)
+                std::cerr << file << ": note: " << s.rounded_values << " values of " << s.key.symbol
+                          << " had more than 15 significant digits and a fraction (float noise): each was rounded "
+                             "half to even to 15 significant digits, or to a whole number where its integer part "
+                             "is longer\n";
     }
 }
 
@@ -56,8 +57,9 @@ void setup_ingest(CLI::App& app) {
     auto o = std::make_shared<IngestOptions>();
     auto* sub = app.add_subcommand("ingest", "Load OHLCV bars from CSV or Databento DBN files (one transaction per file)");
     sub->add_option("--db", o->db, "Store directory (created if missing)")->required();
-    sub->add_option("--symbol", o->symbol, "Symbol (CSV default: the file name's stem)");
-    sub->add_option("--timeframe", o->timeframe, "Base timeframe, e.g. 1m (CSV default: smallest step)");
+    auto* symbol = sub->add_option("--symbol", o->symbol, "Symbol (CSV default: the file name's stem)");
+    sub->add_option("--timeframe", o->timeframe,
+                    "Base timeframe, e.g. 1m (CSV default: the symbol's stored base, else the smallest step)");
     sub->add_option("--format", o->format, "auto, csv or dbn")->check(CLI::IsMember({"auto", "csv", "dbn"}));
     sub->add_option("--tz", o->tz, "IANA zone of naive CSV timestamps");
     sub->add_option("--stamp", o->stamp, "Whether a CSV stamp is the bar's start or end")
@@ -66,7 +68,10 @@ void setup_ingest(CLI::App& app) {
                     "24x7, us-equity, us-equity-extended, cme-globex, or \"ZONE HH:MM-HH:MM [Mon-Fri]\"");
     sub->add_flag("--replace", o->replace, "Replace stored bars in the files' time ranges");
     sub->add_option("FILE", o->files, "Files to ingest")->required();
-    sub->callback([o] { run_ingest(*o); });
+    sub->callback([o, symbol] {
+        o->symbol_given = symbol->count() > 0;
+        run_ingest(*o);
+    });
 }
 
 }  // namespace barstore::cli

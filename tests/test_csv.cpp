@@ -278,6 +278,36 @@ TEST_CASE("csv: date-only rows, --timeframe, --stamp end and the default symbol"
     CHECK(csv_detail::parse_csv(rows(kIso), "data/x.csv", o, {})[0].key.symbol == "SPY");
 }
 
+TEST_CASE("csv: stored_base sets the base when no --timeframe is given; bars off it are refused naming the series") {
+    std::vector<std::string> asked;
+    ParseOptions o;
+    o.symbol = "ORCL";
+    o.stored_base = [&](const std::string& symbol) -> std::optional<Duration> {
+        asked.push_back(symbol);
+        return Duration{24h};
+    };
+    // A Friday and a Monday: alone they would say 3d.
+    const std::string fri_mon = "Date,Open,High,Low,Close,Volume\n2024-01-12,1,2,1,2,5\n2024-01-15,2,3,1,2,5\n";
+    CHECK(parse_one(fri_mon, o).key == SeriesKey{"ORCL", 24h});
+    CHECK(parse_one("Date,Open,High,Low,Close,Volume\n2024-01-16,1,2,1,2,5\n", o).bars.size() == 1);
+    CHECK(asked == std::vector<std::string>{"ORCL", "ORCL"});
+    CHECK(error_of("ts,open,high,low,close,volume\n2024-01-16 00:00:00,1,1,1,1,1\n2024-01-16 12:00:00,1,1,1,1,1\n", o) ==
+          "t.csv:3: error: timestamp not aligned to the 1d base of the stored series ORCL 1d (a new base for ORCL "
+          "needs --timeframe) (got '2024-01-16 12:00:00,1,1,1,1,1')");
+    // An explicit timeframe wins and nothing is asked.
+    o.timeframe = 12h;
+    asked.clear();
+    CHECK(parse_one("ts,open,high,low,close,volume\n2024-01-16 00:00:00,1,1,1,1,1\n2024-01-16 12:00:00,1,1,1,1,1\n", o)
+              .key.base == 12h);
+    CHECK(asked.empty());
+    // No stored series: the smallest step, as before; the callback's own error names the file.
+    o.timeframe.reset();
+    o.stored_base = [](const std::string&) -> std::optional<Duration> { return std::nullopt; };
+    CHECK(parse_one(fri_mon, o).key.base == 72h);
+    o.stored_base = [](const std::string&) -> std::optional<Duration> { throw InvalidInput("ORCL has series at several bases"); };
+    CHECK(error_of(fri_mon, o) == "t.csv: error: ORCL has series at several bases");
+}
+
 TEST_CASE("csv: --tz converts naive text across DST changes; explicit offsets win") {
     ParseOptions o;
     o.tz = "America/New_York";

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -526,6 +527,114 @@ TEST_CASE("a session that closes at 24:00 runs to midnight of its own date, on e
     // 24:00 is a close only.
     CHECK_THROWS_AS(barstore::parse_session("America/New_York 24:00-16:00"), InvalidInput);
     CHECK_THROWS_AS(barstore::parse_session("America/New_York 09:30-24:01"), InvalidInput);
+}
+
+TEST_CASE("a session that never occurs is refused when parsed: every weekday set, overnight or not, against the calendar") {
+    // The calendar is the reference: a spec is refused exactly when ten years hold none of its
+    // sessions (next_after throws). Overnight sessions need two weekdays in a row.
+    const char* const names[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    int refused = 0;
+    for (const char* hours : {"16:00-09:30", "17:00-17:00", "09:30-16:00", "00:00-00:00", "18:00-24:00"}) {
+        for (unsigned mask = 1; mask < 128; ++mask) {
+            std::string days;
+            for (int d = 0; d < 7; ++d)
+                if (mask >> d & 1) days += (days.empty() ? "" : ",") + std::string(names[d]);
+            const std::string text = std::string("America/New_York ") + hours + " " + days;
+            CAPTURE(text);
+            Session manual = barstore::parse_session(std::string("America/New_York ") + hours);
+            manual.weekdays = static_cast<std::uint8_t>(mask);
+            bool occurs = true;
+            try {
+                (void)SessionCalendar(manual).next_after(at(epoch_ns(2024, 1, 1)));
+            } catch (const InvalidInput&) {
+                occurs = false;
+            }
+            if (occurs) {
+                CHECK(barstore::parse_session(text).weekdays == mask);
+                continue;
+            }
+            ++refused;
+            try {
+                (void)barstore::parse_session(text);
+                FAIL("accepted a session that never occurs");
+            } catch (const InvalidInput& e) {
+                const std::string what = e.what();
+                CAPTURE(what);
+                CHECK(what.find("'" + text + "'") != std::string::npos);
+                CHECK(what.find("never occurs") != std::string::npos);
+            }
+        }
+    }
+    // Overnight hours on the 7 single days and the 7 sets without two days in a row... at least.
+    CHECK(refused >= 2 * 7);
+    CHECK_THROWS_AS(barstore::parse_session("America/New_York 16:00-09:30 Mon-Mon"), InvalidInput);
+    CHECK(barstore::parse_session("America/New_York 16:00-09:30 Mon-Tue").weekdays == 0b0000110);
+}
+
+TEST_CASE("a session no bar of the base can start in is refused where it is stored: daily bases, and intraday ones per the oracle") {
+    struct Case {
+        const char* spec;
+        NaiveSession naive;
+    };
+    const std::set<int> mon_fri{1, 2, 3, 4, 5};
+    const std::vector<Case> cases{
+        {"us-equity", reference::naive_preset("us-equity")},
+        {"us-equity-extended", reference::naive_preset("us-equity-extended")},
+        {"cme-globex", reference::naive_preset("cme-globex")},
+        {"UTC 09:30-09:45 Mon-Fri", {"UTC", 9 * 60 + 30, 9 * 60 + 45, mon_fri, {}}},
+        {"America/New_York 09:30-10:00 Mon-Fri", {"America/New_York", 9 * 60 + 30, 10 * 60, mon_fri, {}}},
+        {"Asia/Kolkata 09:15-15:30 Mon-Fri", {"Asia/Kolkata", 9 * 60 + 15, 15 * 60 + 30, mon_fri, {}}},
+        {"Europe/London 08:00-08:30 Mon-Fri", {"Europe/London", 8 * 60, 8 * 60 + 30, mon_fri, {}}},
+        {"America/New_York 16:00-09:30 Mon-Tue", {"America/New_York", 16 * 60, 9 * 60 + 30, {1, 2}, {}}},
+    };
+    test::TempDir dir;
+    auto store = Store::open(dir.path());
+    const std::int64_t year_from = epoch_ns(2024, 1, 1), year_to = epoch_ns(2025, 1, 1);
+    int accepted = 0, refused = 0;
+    for (const std::int64_t base : {15 * kMin, 30 * kMin, kHour, 2 * kHour, 4 * kHour, 12 * kHour, kDay, kWeek}) {
+        const SeriesKey key{"B" + std::to_string(base / kMin), Duration{base}};
+        write(store, key, {{year_from / kWeek * kWeek, 1, 1, 1, 1, 1}}, 0, std::nullopt);
+        for (const auto& c : cases) {
+            CAPTURE(base);
+            CAPTURE(c.spec);
+            // The oracle: does any bar start of 2024 (a multiple of the base) fall in a session?
+            // Daily and weekly bars are refused whatever the answer: their start is a date.
+            bool fits = false;
+            const reference::NaiveBinner naive(c.naive, kMin, true);
+            for (std::int64_t t = (year_from + base - 1) / base * base; base < kDay && !fits && t < year_to; t += base)
+                fits = naive.place(t).included;
+            const Session session = barstore::parse_session(c.spec);
+            const auto generation = store.info(key)->generation;
+            if (fits) {
+                ++accepted;
+                CHECK_NOTHROW(store.set_session(key, session));
+                CHECK(store.info(key)->session == session);
+                store.set_session(key, Session{});
+                continue;
+            }
+            ++refused;
+            try {
+                store.set_session(key, session);
+                FAIL("accepted");
+            } catch (const InvalidInput& e) {
+                const std::string what = e.what();
+                CAPTURE(what);
+                CHECK(what.find(key.symbol + " " + barstore::format_timeframe(key.base) + ": session '" + c.spec + "'") !=
+                      std::string::npos);
+                CHECK(what.find(base >= kDay ? "00:00 UTC" : "no bar starts inside any of its sessions") != std::string::npos);
+            }
+            CHECK(store.info(key)->generation == generation);
+            CHECK(store.info(key)->session == Session{});
+            // A write carrying the session is refused too, and leaves nothing.
+            const SeriesKey fresh{"N" + key.symbol, key.base};
+            CHECK_THROWS_AS(write(store, fresh, {{year_from / kWeek * kWeek, 1, 1, 1, 1, 1}}, 0, session), InvalidInput);
+            CHECK_FALSE(store.info(fresh));
+        }
+        // 24x7 fits every base.
+        CHECK_NOTHROW(store.set_session(key, Session{}));
+    }
+    CHECK(accepted >= 20);
+    CHECK(refused >= 16);
 }
 
 // ---- session bins against the oracle -----------------------------------------------------------------------

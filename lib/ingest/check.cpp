@@ -18,7 +18,7 @@ std::optional<BarProblem> check_bars(const BarColumns& b, Duration base) {
             return BarProblem{i, "high below open or close"};
         if (b.volume[i] < 0) return BarProblem{i, "negative volume"};
         if (base_ns > 0 && b.ts[i] % base_ns != 0)
-            return BarProblem{i, "timestamp not aligned to the " + format_timeframe(base) + " timeframe"};
+            return BarProblem{i, "timestamp not aligned to the " + format_timeframe(base) + " timeframe", true};
         if (i > 0 && b.ts[i] == b.ts[i - 1]) return BarProblem{i, "duplicate timestamp"};
         if (i > 0 && b.ts[i] < b.ts[i - 1]) return BarProblem{i, "timestamp goes backwards"};
     }

@@ -926,6 +926,17 @@ std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& nam
     }
     if (opts.timeframe && opts.timeframe->count() <= 0)
         throw_arg(name, "--timeframe must be positive", std::to_string(opts.timeframe->count()) + "ns");
+    // Asked before the bytes are read: a symbol with several bases fails at once.
+    std::optional<Duration> stored_base;
+    if (!opts.timeframe && opts.stored_base) {
+        try {
+            stored_base = opts.stored_base(symbol);
+        } catch (const InvalidInput& e) {
+            throw InvalidInput(name + ": error: " + e.what());
+        }
+        if (stored_base && stored_base->count() <= 0)
+            throw_arg(name, "stored base must be positive", std::to_string(stored_base->count()) + "ns");
+    }
 
     const char* b = data.data();
     const char* const e = b + data.size();
@@ -1141,6 +1152,8 @@ std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& nam
     Duration tf{};
     if (opts.timeframe) {
         tf = *opts.timeframe;
+    } else if (stored_base) {
+        tf = *stored_base;
     } else {
         // The smallest positive step between neighbours: 1m bars with gaps still say 1m.
         std::uint64_t best = std::numeric_limits<std::uint64_t>::max();
@@ -1163,12 +1176,18 @@ std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& nam
             if (__builtin_sub_overflow(bars.ts[i], step, &bars.ts[i]))
                 report_bar(i, "timestamp minus the timeframe is before 1677");
     }
-    if (const auto problem = check_bars(bars, tf)) report_bar(problem->index, problem->reason);
+    if (const auto problem = check_bars(bars, tf)) {
+        if (problem->misaligned && stored_base)
+            report_bar(problem->index, "timestamp not aligned to the " + format_timeframe(tf) +
+                                           " base of the stored series " + symbol + " " + format_timeframe(tf) +
+                                           " (a new base for " + symbol + " needs --timeframe)");
+        report_bar(problem->index, problem->reason);
+    }
 
     if (opts.progress) opts.progress(total_bytes, total_bytes);
     std::vector<SeriesBatch> out;
     out.push_back(SeriesBatch{SeriesKey{std::move(symbol), tf}, Scale{price_decimals, volume_decimals}, std::move(bars),
-                              rounded_values});
+                              rounded_values, std::nullopt});
     return out;
 }
 

@@ -377,7 +377,7 @@ public:
                 fail_(offset, "symbol of instrument " + std::to_string(id) +
                                   " is not 1 to 64 bytes of printable UTF-8", escape(key.symbol));
             }
-            series_.push_back({SeriesBatch{std::move(key), Scale{9, 0}, {}}, {}});
+            series_.push_back({SeriesBatch{std::move(key), Scale{9, 0}, {}, 0, std::nullopt}, {}});
         }
         cache_[cache_key] = {day, it->second};
         return series_[it->second];

@@ -213,6 +213,8 @@ void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode
     if (batch.scale.price_decimals < 0 || batch.scale.price_decimals > 18 || batch.scale.volume_decimals < 0 ||
         batch.scale.volume_decimals > 18)
         throw InvalidInput(describe(key) + ": decimals must be 0..18");
+    if (batch.session)
+        if (const auto why = session_base_problem(*batch.session, key.base)) throw InvalidInput(describe(key) + ": " + *why);
     if (batch.bars.empty()) return;
     if (const auto p = check_bars(batch.bars, key.base))
         throw InvalidInput(describe(key) + ": bar " + std::to_string(p->index) + " at " +
@@ -377,6 +379,7 @@ void Store::set_session(const SeriesKey& key, const Session& session) {
     Txn txn(impl_->env, false);
     auto rec = impl_->record(txn, key);
     if (!rec) throw NotFound("no series " + describe(key));
+    if (const auto why = session_base_problem(session, key.base)) throw InvalidInput(describe(key) + ": " + *why);
     rec->generation = impl_->counter(txn, "generation", 1);
     txn.put(impl_->catalog, storage::catalog_key(key), rec->encode());
     impl_->put_session(txn, storage::catalog_key(key), session);

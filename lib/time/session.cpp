@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "barstore/error.hpp"
+#include "barstore/time.hpp"
 
 namespace barstore {
 
@@ -163,6 +164,14 @@ Session parse_session(std::string_view text) {
         s.holidays.erase(std::unique(s.holidays.begin(), s.holidays.end()), s.holidays.end());
     }
     if (i != words.size()) bad(text, "unexpected '" + words[i] + "'");
+    // An overnight session needs the day before its trading date open too; with no two days in
+    // a row it never runs, and stored it would fail every later query ("no session in ten years").
+    const bool overnight = s.close < s.open || (s.close == s.open && s.open.count() != 0);
+    bool occurs = false;
+    for (int d = 0; d < 7; ++d) occurs |= (s.weekdays >> d & 1) && (!overnight || (s.weekdays >> (d + 6) % 7 & 1));
+    if (!occurs)
+        bad(text, "it never occurs: a session that closes at or before its open starts the day before its "
+                  "trading date, so it needs two days in a row, and " + days_text(s.weekdays) + " has none");
     return s;
 }
 
@@ -275,5 +284,29 @@ SessionInstance SessionCalendar::next_after(Timestamp t) {
 }
 
 std::optional<SessionInstance> SessionCalendar::on(sys_days trading_date) { return impl_->session_for(trading_date); }
+
+std::optional<std::string> session_base_problem(const Session& s, Duration base) {
+    if (s.is_24x7()) return std::nullopt;
+    constexpr std::int64_t kDayNs = 86'400'000'000'000;
+    const std::int64_t base_ns = base.count();
+    const std::string what = "session '" + format_session(s) + "' on " + format_timeframe(base) + " bars: ";
+    if (base_ns <= 0) return what + "the base must be positive";
+    if (base_ns >= kDayNs)
+        return what + "a session picks bars by the instant they start, and these start at 00:00 UTC, a date rather "
+                      "than a time of the trading day; keep the series 24x7, or give the session to an intraday "
+                      "series and query it with --timeframe 1d";
+    // A year covers every weekday, both sides of any DST change, and the holidays of one year.
+    SessionCalendar calendar(s);
+    const sys_days first{date::sys_days{date::year{2024} / 1 / 1}.time_since_epoch()};
+    for (int k = 0; k < 366; ++k) {
+        const auto inst = calendar.on(first + days{k});
+        if (!inst) continue;
+        const std::int64_t open = inst->open.time_since_epoch().count(), close = inst->close.time_since_epoch().count();
+        const std::int64_t first_bar = (open + base_ns - 1) / base_ns * base_ns;  // open > 0 in 2024
+        if (first_bar < close) return std::nullopt;
+    }
+    return what + "no bar starts inside any of its sessions (bars start at multiples of " + format_timeframe(base) +
+           " from 00:00 UTC), so every query would be empty; use a base that divides the session's hours";
+}
 
 }  // namespace barstore

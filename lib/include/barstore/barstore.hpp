@@ -3,6 +3,7 @@
 #include "barstore/decimal.hpp"
 #include "barstore/error.hpp"
 #include "barstore/ingest.hpp"
+#include "barstore/load.hpp"
 #include "barstore/query.hpp"
 #include "barstore/reader.hpp"
 #include "barstore/store.hpp"

@@ -20,9 +20,10 @@ struct SeriesBatch {
     SeriesKey key;
     Scale scale;
     BarColumns bars;
-    /// CSV values whose text had more than 15 significant digits after the point (a binary
-    /// double printed in full, like `218102.59507500002`), rounded half-even to 15 digits.
-    /// Every other value is exact.
+    /// CSV values whose text had more than 15 significant digits and a fraction (a binary double
+    /// printed in full, like `218102.59507500002`): each rounded half-even to 15 significant
+    /// digits, or to a whole number where the integer part is longer (`92233720368547758.08`
+    /// keeps its 17 integer digits). Integer digits are never rounded; every other value is exact.
     std::uint64_t rounded_values = 0;
     /// Set by the caller (ingest --session): stored with the bars, in the same transaction.
     std::optional<Session> session;
@@ -34,9 +35,18 @@ enum class Stamp { start, end };
 /// Called now and then with bytes consumed so far; the CLI draws a progress bar from it.
 using ProgressFn = std::function<void(std::uint64_t done_bytes, std::uint64_t total_bytes)>;
 
+/// The base of the series already stored for a symbol (load_file asks the store), nullopt if
+/// there is none; may throw InvalidInput (a symbol with several bases).
+using StoredBaseFn = std::function<std::optional<Duration>(const std::string& symbol)>;
+
 struct ParseOptions {
     std::string symbol;                 ///< CSV: default the file name's stem; DBN: renames a single-symbol file
-    std::optional<Duration> timeframe;  ///< CSV: default the smallest step between bars; DBN: must match
+    /// CSV: default stored_base's answer, else the smallest step between bars; DBN: must match
+    std::optional<Duration> timeframe;
+    /// CSV without timeframe: asked once for the symbol. An update joins the stored series, so a
+    /// file's own steps (a Friday and a Monday, an illiquid hour) never invent a second base;
+    /// bars off that base are refused naming their line. DBN ignores it: its schema is the base.
+    StoredBaseFn stored_base;
     std::string tz = "UTC";             ///< IANA zone of naive CSV text timestamps
     Stamp stamp = Stamp::start;         ///< Stamp::end: a CSV stamp T means the bar [T - tf, T)
     ProgressFn progress;                ///< optional
@@ -61,6 +71,7 @@ std::vector<SeriesBatch> parse_dbn(std::span<const std::byte> data, const std::s
 struct BarProblem {
     std::size_t index;
     std::string reason;
+    bool misaligned = false;  ///< the rule broken is the base's alignment (callers may say more)
 };
 std::optional<BarProblem> check_bars(const BarColumns& bars, Duration base);
 

@@ -36,6 +36,14 @@ Session parse_session(std::string_view text);
 /// The preset's name, or the canonical spec text; parse_session(format_session(s)) == s.
 std::string format_session(const Session& s);
 
+/// Why bars of `base` cannot carry session `s`, or nullopt if they can. Bars belong to the
+/// session their start falls in, so a session no bar can start in would answer every query
+/// with nothing: refused for a base of 1d or more (a daily bar starts at 00:00 UTC, a date, not
+/// a time of the trading day; a zone's midnight would give it the wrong trading date), and for
+/// an intraday base none of whose multiples since the epoch falls inside any session of 2024.
+/// 24x7 fits every base. Checked wherever a session is stored (Store::write, set_session).
+std::optional<std::string> session_base_problem(const Session& s, Duration base);
+
 /// One occurrence of a session: [open, close) as UTC instants, and its trading date.
 struct SessionInstance {
     Timestamp open{}, close{};
