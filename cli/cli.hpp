@@ -29,6 +29,11 @@ struct ExitWith {
 /// `timeframe` (cheapest to aggregate, exact), or the finest. Throws NotFound / InvalidInput.
 SeriesInfo resolve_series(const Store& store, const std::string& symbol, std::optional<Duration> timeframe);
 
+/// A count given on the command line (`query --last`, `replay --bars`): decimal digits only. A
+/// negative or malformed count is InvalidInput naming the option; one past SIZE_MAX is clamped
+/// to it (more bars than any series holds), never wrapped. CLI11 would wrap "-1" into a size_t.
+std::size_t parse_count(const std::string& text, const char* option);
+
 /// A progress bar on stderr: drawn only on a terminal and only once the work has taken more
 /// than a second, so piped runs and quick files print nothing extra.
 class Progress {

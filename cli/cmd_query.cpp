@@ -10,7 +10,7 @@ namespace {
 
 struct QueryArgs {
     std::string db, symbol, timeframe, from, to, as_of, format = "table", align;
-    std::optional<std::size_t> last;
+    std::optional<std::string> last;  // parse_count: CLI11 would wrap "-1" into a size_t
     bool include_forming = false;
 };
 
@@ -70,7 +70,7 @@ void run_query(const QueryArgs& a) {
     if (!a.to.empty()) q.to = parse_time(a.to);
     if (!a.as_of.empty()) q.as_of = parse_time(a.as_of);
     if (a.include_forming && !q.as_of) throw InvalidInput("--include-forming needs --as-of");
-    q.last = a.last;
+    if (a.last) q.last = parse_count(*a.last, "--last");
     if (a.align == "utc") q.align = Alignment::utc;
     if (a.align == "session") q.align = Alignment::session;
     q.include_forming = a.include_forming;
@@ -89,7 +89,7 @@ void setup_query(CLI::App& app) {
     sub->add_option("--timeframe", a->timeframe, "e.g. 5m, 1h, 1d (default: the base)");
     sub->add_option("--from", a->from, "Bins whose label is at or after T (ISO 8601, UTC if no zone)");
     sub->add_option("--to", a->to, "Bins whose label is before T");
-    sub->add_option("--last", a->last, "Only the last N bins");
+    sub->add_option("--last", a->last, "Only the last N bins (N >= 0)");
     sub->add_option("--as-of", a->as_of, "Only bins that ended at or before T");
     sub->add_flag("--include-forming", a->include_forming, "With --as-of, add the bin still forming at T");
     sub->add_option("--align", a->align, "Bin starts: session or utc (default: session when the series has one)")

@@ -22,6 +22,7 @@ using i64 = std::int64_t;
 struct ReplayArgs {
     std::string db, symbols, timeframes, from, to, step = "1m", budget = "1GiB", spill_dir, spill_budget = "4GiB", align;
     std::size_t bars = 0, history_bars = 5000, lookahead_bars = 1000;
+    std::string bars_text;  // --bars, read by parse_count: CLI11 would wrap "-1" into a size_t
     bool no_cache = false, no_spill = false, no_spill_raw = false, json = false;
 };
 
@@ -282,7 +283,7 @@ void setup_replay(CLI::App& app) {
     sub->add_option("--db", a->db, "Store directory")->required();
     sub->add_option("--symbols", a->symbols, "Comma-separated symbols")->required();
     sub->add_option("--timeframes", a->timeframes, "Comma-separated timeframes, e.g. 1m,5m,1h")->required();
-    sub->add_option("--bars", a->bars, "N: the last N closed bars of each (symbol, timeframe) per step")->required();
+    sub->add_option("--bars", a->bars_text, "N: the last N closed bars of each (symbol, timeframe) per step")->required();
     sub->add_option("--from", a->from, "First step's as-of time (ISO 8601, UTC if no zone)")->required();
     sub->add_option("--to", a->to, "Last step's as-of time (included)")->required();
     sub->add_option("--step", a->step, "Time between steps (default 1m)");
@@ -296,7 +297,10 @@ void setup_replay(CLI::App& app) {
     sub->add_option("--lookahead-bars", a->lookahead_bars, "Reader lookahead_bars (default 1000)");
     sub->add_option("--align", a->align, "session or utc (default: as query)")->check(CLI::IsMember({"session", "utc"}));
     sub->add_flag("--json", a->json, "One JSON object instead of text");
-    sub->callback([a] { run_replay(*a); });
+    sub->callback([a] {
+        a->bars = parse_count(a->bars_text, "--bars");
+        run_replay(*a);
+    });
 }
 
 }  // namespace barstore::cli

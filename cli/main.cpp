@@ -19,6 +19,20 @@ SeriesInfo resolve_series(const Store& store, const std::string& symbol, std::op
     throw InvalidInput("no series of '" + symbol + "' has a base that divides " + format_timeframe(*timeframe));
 }
 
+std::size_t parse_count(const std::string& text, const char* option) {
+    std::size_t i = text.size() > 1 && text[0] == '+' ? 1 : 0;
+    if (i == text.size()) throw InvalidInput(std::string(option) + " needs a count of 0 or more (got '')");
+    std::size_t n = 0;
+    bool clamped = false;
+    for (; i < text.size(); ++i) {
+        if (text[i] < '0' || text[i] > '9')
+            throw InvalidInput(std::string(option) + " needs a count of 0 or more (got '" + text + "')");
+        clamped = clamped || __builtin_mul_overflow(n, std::size_t{10}, &n) ||
+                  __builtin_add_overflow(n, static_cast<std::size_t>(text[i] - '0'), &n);
+    }
+    return clamped ? SIZE_MAX : n;
+}
+
 namespace {
 std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())

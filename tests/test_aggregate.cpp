@@ -110,6 +110,7 @@ reference::NaiveQuery random_query(std::mt19937_64& rng, std::int64_t lo, std::i
     };
     if (rng() % 2) q.from = when();
     if (rng() % 2) q.to = when();
+    if (q.from && q.to && *q.from > *q.to) std::swap(*q.from, *q.to);  // from after to is an error
     if (rng() % 2) q.as_of = when();
     if (rng() % 2) q.last = rng() % 4 == 0 ? rng() % 3 : rng() % 400;
     q.include_forming = rng() % 2;
@@ -176,7 +177,9 @@ TEST_CASE("resample agrees with the oracle on random series, bases and timeframe
     for (int iter = 0; iter < 200; ++iter) {
         const std::int64_t bases[] = {kSec, kMin, 5 * kMin, kHour, kDay};
         const std::int64_t base = bases[rng() % std::size(bases)];
-        const std::int64_t k = static_cast<std::int64_t>(1 + rng() % (rng() % 4 == 0 ? 2000 : 30));
+        // Up to 366 days, the longest timeframe supported.
+        const std::int64_t k =
+            std::min(static_cast<std::int64_t>(1 + rng() % (rng() % 4 == 0 ? 2000 : 30)), 366 * kDay / base);
         // Keep the whole series inside int64 ns: +-1e6 bases (+-20000 days at 1d), no long gaps at 1d.
         const std::int64_t reach = base >= kDay ? 20000 : 1000000;
         const std::int64_t start = (static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(2 * reach)) - reach) * base;
@@ -339,4 +342,255 @@ TEST_CASE("query never looks ahead: results for as_of ignore every base bar that
             for (std::size_t i = 0; i < got.size(); ++i) CHECK(got.high[i] < 1000000);
         }
     }
+}
+
+// ---- numbers that wrap: counts, sums and time arithmetic (issue 10) ------------------------------------------
+
+namespace {
+
+constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
+
+/// A 1m series of `n` bars from 2022-01-03 with the given volumes (cycled), written to `store`.
+std::vector<IntBar> write_volumes(Store& store, const SeriesKey& key, std::size_t n, const std::vector<std::int64_t>& vols,
+                                  std::int64_t start = reference::epoch_ns(2022, 1, 3)) {
+    std::vector<IntBar> bars;
+    for (std::size_t i = 0; i < n; ++i)
+        bars.push_back({start + static_cast<std::int64_t>(i) * key.base.count(), 10, 20, 5, 15, vols[i % vols.size()]});
+    SeriesBatch b{key, {0, 0}, cols(bars), 0};
+    store.write(std::span(&b, 1));
+    return bars;
+}
+
+/// The answer of `fn` as text: the bins, or "InvalidInput: <message>".
+template <class Fn>
+std::string outcome(Fn&& fn) {
+    try {
+        const BarColumns got = fn();
+        std::string s;
+        for (std::size_t i = 0; i < got.size(); ++i) s += show(got, i) + ";";
+        return s;
+    } catch (const InvalidInput& e) {
+        return std::string("InvalidInput: ") + e.what();
+    }
+}
+
+std::string wide_text(const std::vector<reference::WideBin>& bins) {
+    std::string s;
+    for (const auto& b : bins) {
+        if (!reference::fits_int64(b.volume)) return "overflow";
+        s += std::to_string(b.ts) + "," + std::to_string(b.open) + "," + std::to_string(b.high) + "," +
+             std::to_string(b.low) + "," + std::to_string(b.close) + "," +
+             std::to_string(static_cast<std::int64_t>(b.volume)) + ";";
+    }
+    return s;
+}
+
+/// With `near_percent` % odds a volume near int64's limit: INT64_MAX / k give or take a little, so
+/// that k bars of a bin sum just below or just above the limit, or anywhere in int64; else small.
+std::int64_t edge_volume(std::mt19937_64& rng, unsigned near_percent) {
+    if (rng() % 100 >= near_percent) return static_cast<std::int64_t>(rng() % 1000);
+    switch (rng() % 3) {
+        case 0: return static_cast<std::int64_t>(rng() >> 1);
+        default: {
+            const std::int64_t k = 1 + static_cast<std::int64_t>(rng() % 6);
+            // k == 1 may only go down: INT64_MAX itself is the top.
+            const std::int64_t up = k > 1 ? static_cast<std::int64_t>(rng() % 3) : 0;
+            return kI64Max / k - static_cast<std::int64_t>(rng() % 3) + up;
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("query --last with any count ends: counts whose bin arithmetic wraps, SIZE_MAX, SIZE_MAX - 1") {
+    test::TempDir dir;
+    auto store = Store::open(dir.path());
+    const SeriesKey key{"N", 1min};
+    const auto bars = write_volumes(store, key, 20, {1});
+    // (n + 1) * ratio + 1 wraps to 0 for these (n, ratio): the read window never grew.
+    struct Case {
+        std::int64_t tf_min;
+        std::size_t n;
+    };
+    for (const Case c : {Case{1, SIZE_MAX}, Case{1, SIZE_MAX - 1}, Case{3, 6148914691236517204ull},
+                         Case{5, 3689348814741910322ull}, Case{7, SIZE_MAX / 7}, Case{60, SIZE_MAX - 1}}) {
+        CAPTURE(c.tf_min);
+        CAPTURE(c.n);
+        QueryOptions o;
+        o.timeframe = Duration{c.tf_min * kMin};
+        o.last = c.n;
+        reference::NaiveQuery nq;
+        nq.timeframe = c.tf_min * kMin;
+        CHECK(diff(barstore::query(store, key, o), reference::query(bars, kMin, nq)) == "");
+        o.as_of = Timestamp{Duration{bars[10].ts}};
+        nq.as_of = bars[10].ts;
+        CHECK(diff(barstore::query(store, key, o), reference::query(bars, kMin, nq)) == "");
+    }
+}
+
+TEST_CASE("summed volume never wraps: a bin whose sum passes int64 is InvalidInput naming it; just below is exact") {
+    // Three 1m bars of 9e18: the issue's example (-446744073709551616 at 2m, a positive lie at 3m).
+    const std::int64_t t0 = reference::epoch_ns(2022, 1, 3);
+    std::vector<IntBar> bars;
+    for (int m = 0; m < 3; ++m) bars.push_back({t0 + m * kMin, 1, 2, 1, 2, 9'000'000'000'000'000'000});
+    for (const Duration tf : {Duration{2min}, Duration{3min}, Duration{1h}}) {
+        CAPTURE(tf.count());
+        const auto r = outcome([&] { return barstore::resample(cols(bars), 1min, tf); });
+        CHECK(r.rfind("InvalidInput", 0) == 0);
+        CHECK(r.find("2022-01-03T00:00:00Z") != std::string::npos);  // the bin's time
+        CHECK(r.find("volume") != std::string::npos);
+    }
+    test::TempDir dir;
+    auto store = Store::open(dir.path());
+    const SeriesKey key{"VOL", 1min};
+    write_volumes(store, key, 3, {9'000'000'000'000'000'000});
+    QueryOptions o;
+    o.timeframe = 2min;
+    const auto q = outcome([&] { return barstore::query(store, key, o); });
+    CHECK(q.rfind("InvalidInput", 0) == 0);
+    CHECK(q.find("VOL") != std::string::npos);  // the series
+    CHECK(q.find("2m bin at 2022-01-03T00:00:00Z") != std::string::npos);
+    // The 00:02 bin holds one bar: asked for alone it is exact, the overflowing bin is not returned.
+    o.from = Timestamp{Duration{t0 + 2 * kMin}};
+    CHECK(outcome([&] { return barstore::query(store, key, o); }) ==
+          show(cols({{t0 + 2 * kMin, 10, 20, 5, 15, 9'000'000'000'000'000'000}}), 0) + ";");
+    o.from.reset();
+    o.last = 1;
+    CHECK(outcome([&] { return barstore::query(store, key, o); }).rfind("InvalidInput", 0) != 0);
+
+    // Sums that land exactly on INT64_MAX are exact.
+    const std::vector<IntBar> edge{{t0, 1, 2, 1, 2, kI64Max - 1}, {t0 + kMin, 1, 2, 1, 2, 1}, {t0 + 2 * kMin, 1, 2, 1, 2, 1}};
+    const auto two = barstore::resample(cols(edge), 1min, 2min);
+    REQUIRE(two.size() == 2);
+    CHECK(two.volume[0] == kI64Max);
+    CHECK(two.volume[1] == 1);
+    CHECK_THROWS_AS(barstore::resample(cols(edge), 1min, 3min), InvalidInput);
+    // resample() takes any volumes: a sum that leaves int64 and comes back is still exact.
+    const std::vector<IntBar> mixed{{t0, 1, 2, 1, 2, kI64Max}, {t0 + kMin, 1, 2, 1, 2, 5}, {t0 + 2 * kMin, 1, 2, 1, 2, -10}};
+    const auto back = barstore::resample(cols(mixed), 1min, 3min);
+    REQUIRE(back.size() == 1);
+    CHECK(back.volume[0] == kI64Max - 5);
+}
+
+TEST_CASE("volumes near int64's limit, random timeframes: resample() and query() are exact (128-bit oracle) or InvalidInput") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    test::TempDir dir;
+    auto store = Store::open(dir.path());
+    int refused = 0, exact = 0;  // both must be common (exact: non-empty), or the test proves little
+    for (int series = 0; series < 6; ++series) {
+        const SeriesKey key{"EDGE" + std::to_string(series), 1min};
+        std::vector<std::int64_t> vols;
+        // From rare to common: bins of every size both fit and overflow somewhere.
+        const unsigned near_percent[] = {1, 3, 10, 30, 60, 90};
+        for (int i = 0; i < 3000; ++i) vols.push_back(edge_volume(rng, near_percent[series]));
+        auto bars = make_bars(rng, vols.size(), reference::epoch_ns(2021, 12, 31, 23, 1), kMin);
+        for (std::size_t i = 0; i < bars.size(); ++i) bars[i].volume = vols[i];
+        SeriesBatch b{key, {2, 0}, cols(bars), 0};
+        store.write(std::span(&b, 1));
+        const std::int64_t tfs[] = {kMin, 2 * kMin, 3 * kMin, 5 * kMin, 7 * kMin, 60 * kMin, kDay, 7 * kDay};
+        for (int iter = 0; iter < 60; ++iter) {
+            reference::NaiveQuery q = random_query(rng, bars.front().ts, bars.back().ts, kMin);
+            q.timeframe = tfs[rng() % std::size(tfs)];
+            const std::string text = describe(q);
+            CAPTURE(text);
+            const std::string want = wide_text(reference::query_wide(bars, kMin, q));
+            const std::string got = outcome([&] { return barstore::query(store, key, to_options(q)); });
+            if (want == "overflow") ++refused;
+            if (want != "overflow" && !want.empty()) ++exact;
+            if (want == "overflow")
+                CHECK(got.rfind("InvalidInput", 0) == 0);
+            else
+                CHECK(got == want);
+        }
+        // resample(): every bin is returned, so any bin past int64 makes it an error.
+        for (const std::int64_t tf : tfs) {
+            CAPTURE(tf);
+            reference::NaiveQuery all;
+            all.timeframe = tf;
+            const std::string want = wide_text(reference::query_wide(bars, kMin, all));
+            const std::string got = outcome([&] { return barstore::resample(cols(bars), Duration{kMin}, Duration{tf}); });
+            if (want == "overflow")
+                CHECK(got.rfind("InvalidInput", 0) == 0);
+            else
+                CHECK(got == want);
+        }
+    }
+    MESSAGE("refused " << refused << ", exact " << exact);
+    CHECK(refused > 30);
+    CHECK(exact > 30);
+}
+
+TEST_CASE("query refuses from after to, and times outside the supported range") {
+    test::TempDir dir;
+    auto store = Store::open(dir.path());
+    const SeriesKey key{"R", 1min};
+    const auto bars = write_volumes(store, key, 20, {1});
+    auto ts = [](std::int64_t ns) { return Timestamp{Duration{ns}}; };
+    QueryOptions o;
+    o.from = ts(bars[10].ts);
+    o.to = ts(bars[5].ts);
+    CHECK_THROWS_AS(barstore::query(store, key, o), InvalidInput);
+    o.to = o.from;  // an empty range, not an error
+    CHECK(barstore::query(store, key, o).empty());
+
+    // The issue's --as-of 1677-09-21T00:12:44Z --include-forming returned every bar of 2022
+    // (as_of - base + 1 wrapped to the far future).
+    const std::int64_t min_time = reference::epoch_ns(1679, 1, 1), end_time = reference::epoch_ns(2261, 1, 1);
+    for (const std::int64_t t : {INT64_MIN, INT64_MIN + 1, reference::epoch_ns(1677, 9, 21, 0, 12, 44), min_time - 1,
+                                 end_time, INT64_MAX - 1, INT64_MAX}) {
+        CAPTURE(t);
+        for (const bool forming : {false, true}) {
+            QueryOptions a;
+            a.as_of = ts(t);
+            a.include_forming = forming;
+            CHECK_THROWS_AS(barstore::query(store, key, a), InvalidInput);
+        }
+        QueryOptions f;
+        f.from = ts(t);
+        CHECK_THROWS_AS(barstore::query(store, key, f), InvalidInput);
+        QueryOptions u;
+        u.to = ts(t);
+        CHECK_THROWS_AS(barstore::query(store, key, u), InvalidInput);
+    }
+    // At the range's ends: nothing had ended by its start; everything had by its end.
+    QueryOptions a;
+    a.as_of = ts(min_time);
+    a.include_forming = true;
+    CHECK(barstore::query(store, key, a).empty());
+    a.as_of = ts(end_time - 1);
+    CHECK(barstore::query(store, key, a).size() == bars.size());
+    a.from = ts(min_time);
+    a.to = ts(end_time - 1);
+    CHECK(barstore::query(store, key, a).size() == bars.size());
+}
+
+TEST_CASE("timeframes past 366 days are refused; a bin that would start or end outside int64 is InvalidInput, never wraps") {
+    const std::int64_t t0 = reference::epoch_ns(2022, 1, 3);
+    const BarColumns in = cols({{t0, 1, 2, 1, 2, 1}, {t0 + kMin, 1, 2, 1, 2, 1}});
+    CHECK(barstore::resample(in, 1min, Duration{366 * kDay}).size() == 1);
+    CHECK_THROWS_AS(barstore::resample(in, 1min, Duration{367 * kDay}), InvalidInput);
+    CHECK_THROWS_AS(barstore::resample(in, 1min, Duration{15250 * 7 * kDay}), InvalidInput);
+    // The issue's 15250w: its 1970 bin "ended" (label + tf wrapped negative) and was returned as closed.
+    test::TempDir dir;
+    auto store = Store::open(dir.path());
+    const SeriesKey key{"W", 1min};
+    write_volumes(store, key, 3, {1});
+    QueryOptions o;
+    o.timeframe = Duration{15250 * 7 * kDay};
+    o.as_of = Timestamp{Duration{t0 + 10 * kMin}};
+    CHECK_THROWS_AS(barstore::query(store, key, o), InvalidInput);
+
+    // Bars at int64's ends (a library caller may resample anything): the bin of the last bar
+    // would end past INT64_MAX, the bin of the first would start before INT64_MIN.
+    const std::int64_t top = INT64_MAX - INT64_MAX % kMin - kMin;  // the last whole minute that ends in range
+    const BarColumns high = cols({{top - kMin, 1, 2, 1, 2, 1}, {top, 1, 2, 1, 2, 1}});
+    CHECK(barstore::resample(high, 1min, 1min).size() == 2);
+    CHECK_THROWS_AS(barstore::resample(high, 1min, 1h), InvalidInput);
+    const std::int64_t bottom = INT64_MIN - INT64_MIN % kMin;  // the first whole minute
+    const BarColumns low = cols({{bottom, 1, 2, 1, 2, 1}, {bottom + kMin, 1, 2, 1, 2, 1}});
+    CHECK(barstore::resample(low, 1min, 1min).size() == 2);
+    CHECK_THROWS_AS(barstore::resample(low, 1min, 1h), InvalidInput);
+    CHECK_THROWS_AS(barstore::resample(low, 1min, Duration{7 * kDay}), InvalidInput);
 }

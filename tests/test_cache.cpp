@@ -1086,3 +1086,129 @@ TEST_CASE("a series replaced, appended to or given a new session while cached is
         CHECK_THROWS_AS(r.last_bars(SeriesKey{"NOPE", Duration{kMin}}, Duration{kMin}, 5, at(t)), barstore::NotFound);
     }
 }
+
+// ---- numbers that wrap (issue 10): volume sums, huge counts, times outside the supported range -------------
+
+namespace {
+
+/// The Reader's or query()'s answer as text, or "InvalidInput" (the two must agree on both).
+template <class Fn>
+std::string outcome_of(Fn&& fn) {
+    try {
+        const BarColumns got = fn();
+        std::string s;
+        for (std::size_t i = 0; i < got.size(); ++i) s += show(got, i) + ";";
+        return s;
+    } catch (const barstore::InvalidInput&) {
+        return "InvalidInput";
+    }
+}
+
+/// The naive oracle with 128-bit volume sums: the exact bins, or "InvalidInput" if one overflows.
+std::string wide_oracle(const std::vector<IntBar>& bars, i64 base, i64 tf, std::size_t n, i64 t) {
+    reference::NaiveQuery q;
+    q.timeframe = tf;
+    q.last = n;
+    q.as_of = t;
+    std::string s;
+    for (const auto& b : reference::query_wide(bars, base, q)) {
+        if (!reference::fits_int64(b.volume)) return "InvalidInput";
+        s += show(cols({{b.ts, b.open, b.high, b.low, b.close, static_cast<i64>(b.volume)}}), 0) + ";";
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("Reader: volumes near int64's limit, random timeframes: exact (128-bit oracle) or InvalidInput, as query()") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    test::TempDir dir;
+    Store store = Store::open(dir.path());
+    const i64 day0 = reference::days_from_civil(2024, 3, 4);
+    // Near-limit volumes, rare in one series and common in the other, so answers of every size
+    // both fit and overflow.
+    auto edge = [&](std::vector<IntBar> bars, unsigned near_percent) {
+        for (auto& b : bars) {
+            if (rng() % 100 >= near_percent) continue;
+            const i64 k = 1 + static_cast<i64>(rng() % 5);
+            b.volume = std::numeric_limits<i64>::max() / k - static_cast<i64>(rng() % 3);
+        }
+        return bars;
+    };
+    std::map<std::string, std::vector<IntBar>> bars;
+    std::map<std::string, SeriesKey> keys;
+    bars["HOT"] = edge(walk(rng, times_24x7(rng, day0 * kDay, 8000)), 40);
+    bars["WARM"] = edge(walk(rng, times_24x7(rng, day0 * kDay, 8000)), 2);
+    bars["EQ"] = edge(walk(rng, times_equity(rng, day0, 12)), 5);
+    for (const auto& [sym, b] : bars) {
+        keys[sym] = SeriesKey{sym, Duration{kMin}};
+        std::optional<Session> s;
+        if (sym == "EQ") s = barstore::parse_session("us-equity");
+        store.write(std::vector<SeriesBatch>{batch(keys[sym], b, s)});
+    }
+    const i64 lo = day0 * kDay, hi = lo + 6 * kDay;
+    int refused = 0, exact = 0;
+    // Small budgets evict and spill aggregates: an overflowed bin must stay refused after the trip.
+    for (const u64 budget : {kUnlimited, u64{64} << 10}) {
+        CAPTURE(budget);
+        test::TempDir spill;
+        Reader r(store, options(budget, 300, 100, spill.path() / "spill"));
+        i64 t = lo + static_cast<i64>(rng() % 600) * kMin;
+        for (int step = 0; step < 400; ++step) {
+            const std::string sym = rng() % 3 == 0 ? "EQ" : rng() % 2 ? "HOT" : "WARM";
+            const i64 tfs[] = {kMin, 2 * kMin, 3 * kMin, 5 * kMin, 7 * kMin, 15 * kMin, kHour, kDay, kWeek};
+            const i64 tf = tfs[rng() % std::size(tfs)];
+            const std::size_t ns[] = {1, 2, 5, 40, 300, SIZE_MAX};
+            const std::size_t n = ns[rng() % std::size(ns)];
+            const auto k = rng() % 10;
+            t += k < 7 ? static_cast<i64>(1 + rng() % 20) * kMin : k < 9 ? -static_cast<i64>(rng() % 2000) * kMin
+                                                                          : static_cast<i64>(rng() % 3000) * kMin;
+            t = std::clamp(t, lo - kDay, hi + kDay);
+            CAPTURE(step);
+            CAPTURE(sym);
+            CAPTURE(tf);
+            CAPTURE(n);
+            CAPTURE(t);
+            const SeriesKey& key = keys.at(sym);
+            const std::string got = outcome_of([&] { return r.last_bars(key, Duration{tf}, n, at(t)).to_columns(); });
+            const std::string cold_path = outcome_of([&] { return barstore::query(store, key, cold(tf, n, t)); });
+            REQUIRE(got == cold_path);
+            if (sym != "EQ") REQUIRE(got == wide_oracle(bars.at(sym), kMin, tf, n, t));
+            ++(got == "InvalidInput" ? refused : exact);
+        }
+        if (budget != kUnlimited) CHECK(r.stats().spill_hits > 0);
+    }
+    MESSAGE("refused " << refused << ", exact " << exact);
+    CHECK(refused > 50);
+    CHECK(exact > 50);
+}
+
+TEST_CASE("Reader: any count, as query(); an as-of outside the supported range is InvalidInput, as query()") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    World w(seed, 4);
+    Reader r(w.store, options(kUnlimited, 1000, 300));
+    const i64 t = w.lo + 3 * kDay;
+    for (const std::size_t n : {SIZE_MAX, SIZE_MAX - 1, std::size_t{6148914691236517204ull}}) {
+        CAPTURE(n);
+        for (const i64 tf : {kMin, 3 * kMin, kHour, kDay}) {
+            CAPTURE(tf);
+            REQUIRE(check_one(r, w, "BTC", tf, n, t, true) == "");
+            REQUIRE(check_one(r, w, "SPY", tf, n, t, false) == "");
+        }
+    }
+    const SeriesKey& btc = w.keys.at("BTC");
+    for (const i64 bad : {std::numeric_limits<i64>::min(), reference::epoch_ns(1677, 9, 21, 0, 12, 44),
+                          reference::epoch_ns(1679, 1, 1) - 1, reference::epoch_ns(2261, 1, 1),
+                          std::numeric_limits<i64>::max()}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(r.last_bars(btc, Duration{kHour}, 5, at(bad)), barstore::InvalidInput);
+        CHECK_THROWS_AS(r.last_bars(btc, Duration{kMin}, 5, at(bad)), barstore::InvalidInput);
+        CHECK_THROWS_AS(barstore::query(w.store, btc, cold(kHour, 5, bad)), barstore::InvalidInput);
+    }
+    // The first supported instant: nothing had ended.
+    CHECK(r.last_bars(btc, Duration{kHour}, 5, at(reference::epoch_ns(1679, 1, 1))).empty());
+    CHECK_THROWS_AS(r.last_bars(btc, Duration{367 * kDay}, 5, at(t)), barstore::InvalidInput);
+}

@@ -149,6 +149,7 @@ NaiveQuery random_query(std::mt19937_64& rng, const std::map<std::int64_t, std::
     };
     if (rng() % 3 == 0) q.from = label();
     if (rng() % 3 == 0) q.to = rng() % 2 ? label() : probe(rng, ends, lo, hi);
+    if (q.from && q.to && *q.from > *q.to) std::swap(*q.from, *q.to);  // from after to is an error
     if (rng() % 4 != 0) q.as_of = probe(rng, ends, lo, hi);
     if (rng() % 3 == 0) q.last = rng() % 6;
     q.include_forming = rng() % 2;

@@ -72,7 +72,7 @@ TEST_CASE("parse_timeframe accepts the documented spellings") {
 
 TEST_CASE("parse_timeframe rejects unknown units, zero, bare short units and the ambiguous M") {
     for (const char* t : {"15x", "M", "1M", "", " ", "0m", "0", "00h", "m", "h", "d", "s", "w", "5", "-5m", "+5m",
-                          "1.5h", "5 m m", "mm", "1 month", "1y", "1ms", "m5", "5m5", "1000001s", "1e3s"}) {
+                          "1.5h", "5 m m", "mm", "1 month", "1y", "1ms", "m5", "5m5", "99999999999999999999999s", "1e3s"}) {
         const std::string text_s = t;
         CAPTURE(text_s);
         CHECK(timeframe(t) == "InvalidInput");
@@ -88,15 +88,19 @@ TEST_CASE("parse_timeframe rejects unknown units, zero, bare short units and the
 }
 
 TEST_CASE("parse_timeframe never wraps: a count too large for int64 nanoseconds is rejected") {
-    // 15250 weeks is the last whole number of weeks below 2^63 ns (about 292 years).
-    CHECK(timeframe("15250w") == std::to_string(15250 * kWeek));
+    // 15250 weeks is the last whole number of weeks below 2^63 ns (about 292 years): once the
+    // product wrapped, now it is refused like every timeframe past 366 days.
+    CHECK(timeframe("15250w") == "InvalidInput");
     CHECK(timeframe("15251w") == "InvalidInput");
     CHECK(timeframe("100000w") == "InvalidInput");
     CHECK(timeframe("1000000w") == "InvalidInput");
-    CHECK(timeframe("106751d") == std::to_string(106751 * kDay));
+    CHECK(timeframe("106751d") == "InvalidInput");
     CHECK(timeframe("106752d") == "InvalidInput");
     CHECK(timeframe("1000000 days") == "InvalidInput");
-    CHECK(timeframe("1000000h") == std::to_string(1000000 * kHour));
+    CHECK(timeframe("1000000h") == "InvalidInput");
+    CHECK(timeframe("9223372036854775807s") == "InvalidInput");
+    CHECK(timeframe("9223372036854775808s") == "InvalidInput");
+    CHECK(timeframe("8784h") == std::to_string(8784 * kHour));
 }
 
 TEST_CASE("parse_timeframe matches count x unit for random counts and spellings") {
@@ -118,8 +122,8 @@ TEST_CASE("parse_timeframe matches count x unit for random counts and spellings"
         const std::string text = std::to_string(n) + (rng() % 2 ? " " : "") + u.name;
         CAPTURE(text);
         std::int64_t want = 0;
-        const bool overflow = __builtin_mul_overflow(n, u.ns, &want);
-        CHECK(timeframe(text) == (overflow ? "InvalidInput" : std::to_string(want)));
+        const bool refused = __builtin_mul_overflow(n, u.ns, &want) || want > 366 * kDay;
+        CHECK(timeframe(text) == (refused ? "InvalidInput" : std::to_string(want)));
     }
 }
 
@@ -155,7 +159,8 @@ TEST_CASE("format_timeframe uses the largest unit that divides evenly, and parse
             if (ns % steps[k] == 0) want = std::to_string(ns / steps[k]) + names[k];
         const auto text = format_timeframe(Duration{ns});
         CHECK(text == want);
-        if (ns / steps[0] <= 1'000'000) CHECK(parse_timeframe(text).count() == ns);
+        // Every timeframe prints; those up to 366 days parse back.
+        CHECK(timeframe(text) == (ns <= 366 * kDay ? std::to_string(ns) : "InvalidInput"));
     }
 }
 
@@ -193,8 +198,8 @@ TEST_CASE("parse_time reads the documented forms to hand-computed epoch values")
              Case{"2000-02-29T00:00:00Z", 951782400 * kSec},
              Case{"2021-12-31T23:01:00Z", 1640991660 * kSec},
              Case{"2011-01-03 14:31:00", 1294065060 * kSec},
-             Case{"2262-04-11T23:47:16.854775807Z", INT64_MAX},
-             Case{"1677-09-21T00:12:43.145224192Z", INT64_MIN},
+             Case{"2260-12-31T23:59:59.999999999Z", 9183110399999999999},  // the supported range's last instant
+             Case{"1679-01-01T00:00:00Z", -9183024000000000000},            // and its first
          }) {
         const std::string text_s = c.text;
         CAPTURE(text_s);
@@ -261,9 +266,10 @@ TEST_CASE("parse_time agrees with the day-counting reference on random valid and
         const std::string text = buf;
         CAPTURE(text);
         const bool valid = reference::valid_date(y, mo, d);
-        // The ends of the range may leave int64: only compare where the reference value is safe.
-        if (valid && (y == 1677 || y == 1678 || y >= 2261)) continue;
-        CHECK(parsed(text) == (valid ? std::to_string(want_ns) : "InvalidInput"));
+        // Outside the supported range (1678, 2261, or pushed across an end by the offset) a valid
+        // date is refused too; want_ns itself stays inside int64 for these years.
+        const bool in_range = want_ns >= reference::epoch_ns(1679, 1, 1) && want_ns < reference::epoch_ns(2261, 1, 1);
+        CHECK(parsed(text) == (valid && in_range ? std::to_string(want_ns) : "InvalidInput"));
     }
 }
 
@@ -292,7 +298,11 @@ TEST_CASE("format_time prints UTC ISO 8601 with a fraction only when non-zero, a
         CAPTURE(ns);
         const auto text = format_time(Timestamp{Duration{ns}});
         CHECK(text == reference::iso(ns));
-        CHECK(ns_of(parse_time(text)) == ns);
+        // Any int64 instant prints; only those in the supported range parse back.
+        if (ns >= reference::epoch_ns(1679, 1, 1) && ns < reference::epoch_ns(2261, 1, 1))
+            CHECK(ns_of(parse_time(text)) == ns);
+        else
+            CHECK(parsed(text) == "InvalidInput");
     }
 }
 
@@ -304,4 +314,63 @@ TEST_CASE("Timestamp and Duration keep their type rules") {
     static_assert(std::is_same_v<decltype(Timestamp{} - Timestamp{}), Duration>);
     static_assert(std::is_same_v<Duration, std::chrono::nanoseconds>);
     CHECK(true);
+}
+
+// ---- the supported range (docs/time.md, "Supported range") --------------------------------------------------
+
+TEST_CASE("parse_time accepts 1679-01-01T00:00:00Z up to (not including) 2261-01-01T00:00:00Z, and nothing else") {
+    const std::int64_t lo = reference::epoch_ns(1679, 1, 1), end = reference::epoch_ns(2261, 1, 1);
+    CHECK(ns_of(barstore::kMinTime) == lo);
+    CHECK(ns_of(barstore::kEndTime) == end);
+    CHECK(barstore::kMaxTimeframe.count() == 366 * kDay);
+    // The margin the range leaves to int64's ends is more than the longest timeframe.
+    CHECK(lo - INT64_MIN > 366 * kDay);
+    CHECK(INT64_MAX - end > 366 * kDay);
+    struct Case {
+        const char* text;
+        std::string want;
+    };
+    for (const Case& c : {Case{"1679-01-01T00:00:00Z", std::to_string(lo)},
+                          Case{"1679-01-01", std::to_string(lo)},
+                          Case{"1679-01-01T00:30:00-01:00", std::to_string(lo + 90 * kMin)},
+                          Case{"2260-12-31T23:59:59.999999999Z", std::to_string(end - 1)},
+                          Case{"2261-01-01T00:30:00+01:00", std::to_string(end - 30 * kMin)},
+                          Case{"1678-12-31T23:59:59.999999999Z", "InvalidInput"},
+                          Case{"1679-01-01T00:30:00+01:00", "InvalidInput"},
+                          Case{"1677-09-21T00:12:44Z", "InvalidInput"},
+                          Case{"1677-09-21T00:12:43.145224192Z", "InvalidInput"},  // INT64_MIN
+                          Case{"2261-01-01T00:00:00Z", "InvalidInput"},
+                          Case{"2261-01-01", "InvalidInput"},
+                          Case{"2260-12-31T23:30:00-01:00", "InvalidInput"},
+                          Case{"2262-04-11T23:47:16.854775807Z", "InvalidInput"}}) {  // INT64_MAX
+        const std::string text_s = c.text;
+        CAPTURE(text_s);
+        CHECK(parsed(c.text) == c.want);
+    }
+    try {
+        parse_time("1677-09-21T00:12:44Z");
+        FAIL("accepted");
+    } catch (const InvalidInput& e) {
+        CHECK(std::string(e.what()).find("1679-01-01") != std::string::npos);  // says what is supported
+        CHECK(std::string(e.what()).find("2261-01-01") != std::string::npos);
+    }
+}
+
+TEST_CASE("parse_timeframe accepts up to 366 days and refuses longer ones") {
+    for (const char* t : {"366d", "366 days", "52w", "8784h", "527040m", "31622400s"}) {
+        const std::string text_s = t;
+        CAPTURE(text_s);
+        CHECK(timeframe(t) == std::to_string(366 * kDay - (text_s == "52w" ? 2 * kDay : 0)));
+    }
+    for (const char* t : {"367d", "53w", "8785h", "527041m", "31622401s", "15250w", "1000 days", "1000000h"}) {
+        const std::string text_s = t;
+        CAPTURE(text_s);
+        CHECK(timeframe(t) == "InvalidInput");
+    }
+    try {
+        parse_timeframe("15250w");
+        FAIL("accepted");
+    } catch (const InvalidInput& e) {
+        CHECK(std::string(e.what()).find("366d") != std::string::npos);
+    }
 }

@@ -3,11 +3,14 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "barstore/query.hpp"
 #include "barstore/session.hpp"
+#include "barstore/time.hpp"
 
 namespace barstore::aggregate {
 
@@ -24,36 +27,60 @@ struct Bin {
 
 class Binner {
 public:
-    /// Throws InvalidInput unless tf is a positive multiple of base, and for session alignment
-    /// tf < 1d, tf == 1d or tf == 1w.
-    Binner(Duration base, Duration tf, Alignment align, const Session& session);
+    /// Throws InvalidInput unless tf is a positive multiple of base and at most kMaxTimeframe,
+    /// and for session alignment tf < 1d, tf == 1d or tf == 1w. `series` names the series in
+    /// errors (e.g. "SPY 1m"); empty for resample(), which has none.
+    Binner(Duration base, Duration tf, Alignment align, const Session& session, std::string series = {});
     Binner(Binner&&) noexcept = default;
     Binner& operator=(Binner&&) noexcept = default;
 
     /// The bin of a bar starting at ts. O(1) while ts stays in the last answer's [from, until).
+    /// Throws InvalidInput, naming the bar, if the bin would start or end outside int64 (only a
+    /// bar outside the supported range can have such a bin), or, for session alignment, if the
+    /// bar is further than kMaxTimeframe outside the supported range.
     Bin bin_of(std::int64_t ts);
     Duration timeframe() const noexcept { return Duration{tf_ns_}; }
     Alignment alignment() const noexcept { return align_; }
+    const std::string& series() const noexcept { return series_; }
 
 private:
     Bin compute(std::int64_t ts);
+    Bin compute_wide(std::int64_t ts) const;
 
     std::int64_t tf_ns_;
     Alignment align_;
+    std::string series_;
     std::int64_t anchor_ns_ = 0;  // utc: where multiples of tf start (Monday for weeks)
     std::optional<SessionCalendar> calendar_;
     Bin last_{0, 0, false, 0, 0};
 };
+
+/// The volume a bin is given when the sum of its bars' volumes does not fit int64. Stored volumes
+/// are never negative (check_bars), so for bins of a store's bars it cannot be a real sum, and a
+/// further run folded into such a bin keeps it negative: "volume < 0" marks an overflowed bin
+/// even in a copy that lost the `overflowed` list (a spilled aggregate). resample() takes any
+/// volumes, so its callers go by the list.
+inline constexpr std::int64_t kVolumeOverflow = std::numeric_limits<std::int64_t>::min();
+
+/// Throws InvalidInput: the volume of the bin at `label` does not fit int64. Names the series,
+/// the timeframe and the bin.
+[[noreturn]] void throw_volume_overflow(const Binner& binner, std::int64_t label);
 
 /// Folds bars [first, last) of `in` (time order, after any bars folded before) into `out` and
 /// `ends`: a run of bars ends at the Binner's `until` (a week's bin is one run per session), and
 /// a run whose label is the last bin's continues that bin (left open by the previous call, or a
 /// week's next session). Bars outside every session are skipped. on_run(label, end, last_ts) is
 /// told of every run. Resampler and the cache's incremental aggregates both fold through here.
+/// Volumes are summed exactly: a run in 128 bits, then added to its bin; a bin whose sum does not
+/// fit int64 gets kVolumeOverflow and its label appended to `overflowed` (in label order), and is
+/// never given a wrapped value. Nothing is thrown for it: only the caller knows whether the bin is
+/// part of its answer.
 template <class OnRun>
 void fold_runs(Binner& binner, const BarColumns& in, std::size_t first, std::size_t last, BarColumns& out,
-               std::vector<std::int64_t>& ends, OnRun&& on_run) {
+               std::vector<std::int64_t>& ends, std::vector<std::int64_t>& overflowed, OnRun&& on_run) {
     using i64 = std::int64_t;
+    __extension__ using i128 = __int128;  // __extension__: -Wpedantic knows no 128-bit integers
+    constexpr i128 kMax = std::numeric_limits<i64>::max(), kMin = std::numeric_limits<i64>::min();
     const i64* ts = in.ts.data();
     const i64 *o = in.open.data(), *h = in.high.data(), *l = in.low.data(), *c = in.close.data(),
               *v = in.volume.data();
@@ -64,25 +91,32 @@ void fold_runs(Binner& binner, const BarColumns& in, std::size_t first, std::siz
             while (i < last && ts[i] < bin.until) ++i;  // outside every session
             continue;
         }
-        i64 hi = h[i], lo = l[i], vol = v[i];
+        i64 hi = h[i], lo = l[i];
+        i128 vol = v[i];  // 2^64 bars of any int64 volume fit: a run cannot overflow it
         std::size_t j = i + 1;
         for (; j < last && ts[j] < bin.until; ++j) {
             hi = std::max(hi, h[j]);
             lo = std::min(lo, l[j]);
             vol += v[j];
         }
-        if (!out.empty() && out.ts.back() == bin.label) {
+        const bool merge = !out.empty() && out.ts.back() == bin.label;
+        const bool was_overflowed = merge && !overflowed.empty() && overflowed.back() == bin.label;
+        if (merge) vol += out.volume.back();
+        const bool overflow = was_overflowed || vol > kMax || vol < kMin;
+        const i64 sum = overflow ? kVolumeOverflow : static_cast<i64>(vol);
+        if (overflow && !was_overflowed) overflowed.push_back(bin.label);
+        if (merge) {
             out.high.back() = std::max(out.high.back(), hi);
             out.low.back() = std::min(out.low.back(), lo);
             out.close.back() = c[j - 1];
-            out.volume.back() += vol;
+            out.volume.back() = sum;
         } else {
             out.ts.push_back(bin.label);
             out.open.push_back(o[i]);
             out.high.push_back(hi);
             out.low.push_back(lo);
             out.close.push_back(c[j - 1]);
-            out.volume.push_back(vol);
+            out.volume.push_back(sum);
             ends.push_back(bin.end);
         }
         on_run(bin.label, bin.end, ts[j - 1]);
@@ -95,17 +129,21 @@ class Resampler {
 public:
     explicit Resampler(Binner binner) : binner_(std::move(binner)) {}
     void feed(const BarColumns& bars);
-    /// Bins so far (the last may still be open) and where each one closes.
+    /// Bins so far (the last may still be open), where each one closes, and the labels of the
+    /// bins whose volume does not fit int64 (their volume is meaningless: never return them).
     struct Result {
         BarColumns bins;
         std::vector<std::int64_t> ends;
+        std::vector<std::int64_t> overflowed;
     };
-    Result finish() { return {std::move(out_), std::move(ends_)}; }
+    Result finish() { return {std::move(out_), std::move(ends_), std::move(overflowed_)}; }
+    const Binner& binner() const noexcept { return binner_; }
 
 private:
     Binner binner_;
     BarColumns out_;
     std::vector<std::int64_t> ends_;
+    std::vector<std::int64_t> overflowed_;
 };
 
 }  // namespace barstore::aggregate

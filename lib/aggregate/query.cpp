@@ -2,8 +2,13 @@
 // bars to read and the bins to return. No look-ahead: with as_of set, no base bar that ends after
 // as_of is ever read, so no returned value can depend on one, and a bin is returned as closed only
 // when its end (label + tf, or the session close that truncates it) is at or before as_of.
+// No count, time or sum wraps: times are checked against the supported range first, read
+// windows saturate, and a returned bin whose volume does not fit int64 is an InvalidInput.
 #include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "aggregate/binner.hpp"
 #include "barstore/error.hpp"
@@ -43,16 +48,41 @@ BarColumns keep_last(BarColumns bins, std::size_t n) {
     return tail;
 }
 
+/// Throws if a returned bin's volume overflowed. Bins not returned may overflow: which of them
+/// were folded depends on the read window, and the answer must not.
+void check_sums(const BarColumns& kept, const std::vector<i64>& overflowed, const aggregate::Binner& binner) {
+    if (kept.empty()) return;
+    // Overflowed labels are labels of bins, and the kept bins are a run of them.
+    const auto it = std::lower_bound(overflowed.begin(), overflowed.end(), kept.ts.front());
+    if (it != overflowed.end() && *it <= kept.ts.back()) aggregate::throw_volume_overflow(binner, *it);
+}
+
+/// a * b + c, or SIZE_MAX when that does not fit: a read window that saturates is read once whole.
+std::size_t saturating(std::size_t a, std::size_t b, std::size_t c) {
+    std::size_t out = 0;
+    if (__builtin_mul_overflow(a, b, &out) || __builtin_add_overflow(out, c, &out)) return SIZE_MAX;
+    return out;
+}
+
 }  // namespace
 
 BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& opts) {
+    // Inside the supported range no bound below can overflow (time.hpp).
+    if (opts.from) check_supported_time(*opts.from, "from");
+    if (opts.to) check_supported_time(*opts.to, "to");
+    if (opts.as_of) check_supported_time(*opts.as_of, "as_of");
+    if (opts.from && opts.to && *opts.from > *opts.to)
+        throw InvalidInput("from " + format_time(*opts.from) + " is after to " + format_time(*opts.to));
     const auto info = store.info_fast(key);
     if (!info) throw NotFound("no series " + key.symbol + " at " + format_timeframe(key.base));
     const i64 base = key.base.count();
     const Duration tf = opts.timeframe.value_or(key.base);
     const Alignment align = opts.align.value_or(info->session.is_24x7() ? Alignment::utc : Alignment::session);
-    aggregate::Binner binner(key.base, tf, align, info->session);
-    auto make_resampler = [&] { return aggregate::Resampler(aggregate::Binner(key.base, tf, align, info->session)); };
+    const std::string series = key.symbol + " " + format_timeframe(key.base);
+    aggregate::Binner binner(key.base, tf, align, info->session, series);
+    auto make_resampler = [&] {
+        return aggregate::Resampler(aggregate::Binner(key.base, tf, align, info->session, series));
+    };
 
     // Bins with label in [lo_label, hi_label). Their bars start at or after lo_label, and end
     // by the close of the bin holding hi_label - 1 (or at hi_label if that instant is in a gap).
@@ -73,29 +103,47 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
     }
     if (hi_read <= lo_label) return {};
 
+    // The bins select() keeps, and the labels of the bins whose volume overflowed.
+    struct Selected {
+        BarColumns bins;
+        std::vector<i64> overflowed;
+    };
+    auto selected = [&](aggregate::Resampler& r) {
+        auto result = r.finish();
+        auto overflowed = std::move(result.overflowed);
+        return Selected{select(std::move(result), lo_label, hi_label, as_of, opts.include_forming),
+                        std::move(overflowed)};
+    };
+    // The last n of them, refused if one of those overflowed.
+    auto answer = [&](Selected s, const aggregate::Resampler& r, std::optional<std::size_t> n) {
+        if (n) s.bins = keep_last(std::move(s.bins), *n);
+        check_sums(s.bins, s.overflowed, r.binner());
+        return std::move(s.bins);
+    };
+
     if (!opts.last || opts.from) {
         // Bin chunk by chunk: a year of 1-minute bars is never materialised.
         auto resampler = make_resampler();
         store.scan(key, at(lo_label), at(hi_read), [&](const BarColumns& piece) { resampler.feed(piece); });
-        auto bins = select(resampler.finish(), lo_label, hi_label, as_of, opts.include_forming);
-        return opts.last ? keep_last(std::move(bins), *opts.last) : bins;
+        return answer(selected(resampler), resampler, opts.last);
     }
 
     // Last N without a lower bound: read backwards, growing the window until N whole bins are
-    // in hand (gaps and sessions make the number of base bars per bin unknown).
+    // in hand (gaps and sessions make the number of base bars per bin unknown). The window
+    // saturates at SIZE_MAX, more bars than any series has: any count ends, with every bin.
     const std::size_t n = *opts.last;
     if (n == 0) return {};
     const auto ratio = static_cast<std::size_t>(std::min<i64>(tf.count() / base, 1 << 20));
-    std::size_t want = (n + 1) * ratio + 1;
+    std::size_t want = saturating(saturating(n, 1, 1), ratio, 1);  // (n + 1) * ratio + 1
     for (;;) {
         auto bars = store.read_last(key, want, at(hi_read));
         const bool exhausted = bars.size() < want;
         auto resampler = make_resampler();
         resampler.feed(bars);
-        auto bins = select(resampler.finish(), lo_label, hi_label, as_of, opts.include_forming);
+        auto s = selected(resampler);
         // The oldest bin may be cut by the read window; with more than N bins it is not needed.
-        if (exhausted || bins.size() > n) return keep_last(std::move(bins), n);
-        want *= 4;
+        if (exhausted || s.bins.size() > n) return answer(std::move(s), resampler, n);
+        want = saturating(want, 4, 0);
     }
 }
 

@@ -1,6 +1,7 @@
 // cache/entry.cpp: the incremental fold of memoized aggregates and the byte count of an entry.
 // Invariant guarded: an aggregate's bins equal resample() of the same base bars however those
-// bars were split across fold() calls; bin boundaries come from aggregate::Binner only.
+// bars were split across fold() calls; bin boundaries come from aggregate::Binner only; a bin
+// whose volume sum does not fit int64 is marked, never wrapped, and never served.
 #include "cache/entry.hpp"
 
 #include <algorithm>
@@ -32,7 +33,9 @@ u64 Entry::held_bytes() const noexcept {
 }
 
 void Entry::note_last_bar(i64 label, i64 end, i64 last_ts) {
-    const i64 done_at = last_ts + base_ns;
+    // A bar that would end past int64 never ends: saturate rather than wrap into the past.
+    i64 done_at = 0;
+    if (__builtin_add_overflow(last_ts, base_ns, &done_at)) done_at = kMaxTs;
     if (done_at <= end) return;
     if (!overhang.empty() && overhang.back().label == label)
         overhang.back().done_at = done_at;
@@ -41,12 +44,35 @@ void Entry::note_last_bar(i64 label, i64 end, i64 last_ts) {
 }
 
 void Entry::fold(const BarColumns& in, std::size_t first, std::size_t last) {
-    // The same fold as resample(), so both agree bar for bar however the bars were split.
-    aggregate::fold_runs(*binner, in, first, last, bars, ends,
-                         [this](i64 label, i64 end, i64 last_ts) { note_last_bar(label, end, last_ts); });
+    // The same fold as resample(), so both agree bar for bar however the bars were split. Its
+    // overflow list is not kept: the negative volume is the mark (entry.hpp).
+    std::vector<i64> overflowed;
+    try {
+        aggregate::fold_runs(*binner, in, first, last, bars, ends, overflowed,
+                             [this](i64 label, i64 end, i64 last_ts) { note_last_bar(label, end, last_ts); });
+    } catch (...) {
+        reset_bins();
+        built = false;
+        dirty = true;
+        throw;
+    }
+    if (!overflowed.empty()) maybe_overflowed = true;
+}
+
+void Entry::check_sums(std::size_t a, std::size_t b) const {
+    if (!maybe_overflowed) return;
+    const auto& v = bars.volume;
+    // One scan of every bin, then none until a fold overflows: a hit stays O(1).
+    if (std::none_of(v.begin(), v.end(), [](i64 x) { return x < 0; })) {
+        maybe_overflowed = false;
+        return;
+    }
+    for (std::size_t i = a; i < b; ++i)
+        if (v[i] < 0) aggregate::throw_volume_overflow(*binner, bars.ts[i]);
 }
 
 void Entry::reset_bins() {
+    maybe_overflowed = false;
     bars.clear();
     ends.clear();
     overhang.clear();

@@ -54,6 +54,9 @@ struct Entry {
     std::size_t want = 0;
     /// The as-of of the latest request (raw: hi = as_of - base + 1), for trimming.
     i64 pos = 0;
+    /// aggregate: false only when no bin is known to have a negative (overflowed) volume, so
+    /// check_sums costs nothing. True for a new entry, whose bins may come from the spill.
+    mutable bool maybe_overflowed = true;
     /// aggregate: bin boundaries; one per entry so its session calendar cache stays warm.
     std::optional<aggregate::Binner> binner;
 
@@ -70,8 +73,14 @@ struct Entry {
     u64 held_bytes() const noexcept;
 
     /// aggregate: folds base bars [first, last) of `in` (in time order, after every bar folded so
-    /// far) into the bins. Same result however the bars are split across calls.
+    /// far) into the bins. Same result however the bars are split across calls. A bin whose
+    /// volume does not fit int64 gets a negative volume (aggregate::kVolumeOverflow), which no
+    /// sum of stored (non-negative) volumes can be, so the mark survives the spill. If the Binner
+    /// throws (a stored bar outside the supported range), the bins are dropped and `built` is
+    /// cleared: a half-folded entry must never be extended.
     void fold(const BarColumns& in, std::size_t first, std::size_t last);
+    /// aggregate: throws InvalidInput naming the first of bins [a, b) whose volume overflowed.
+    void check_sums(std::size_t a, std::size_t b) const;
     /// aggregate: forgets every bin (before a rebuild).
     void reset_bins();
     /// Drops rows [0, k) (both kinds); an aggregate then no longer starts at the series' start.

@@ -265,7 +265,8 @@ struct Reader::Impl {
         e->tf_ns = tf;
         e->align = a;
         e->series = &s;
-        e->binner.emplace(s.key.base, Duration{tf}, a, s.session);  // throws InvalidInput first
+        e->binner.emplace(s.key.base, Duration{tf}, a, s.session,  // throws InvalidInput first
+                          s.key.symbol + " " + format_timeframe(s.key.base));
         rehydrated = rehydrate(s, *e);
         created = true;
         s.aggs.push_back(std::move(e));
@@ -572,11 +573,13 @@ struct Reader::Impl {
         if (rehydrated) ++st.spill_hits;
         enforce(&e);
         const std::size_t j = e.closed_at(t);
+        e.check_sums(j - std::min(j, n), j);  // a bin whose volume overflowed is an error, never served
         return answer(e, j - std::min(j, n), j);
     }
 
     BarView last_bars(const SeriesKey& key, Duration timeframe, std::size_t n, Timestamp as_of,
                       std::optional<Alignment> align) {
+        check_supported_time(as_of, "as_of");  // as query() does
         for (int attempt = 0;; ++attempt) {
             read_in_call = false;
             SeriesState& s = validate(key);

@@ -1,5 +1,6 @@
 // time/iso_time.cpp: ISO 8601 text <-> Timestamp. Naive text means UTC; a `Z` or `+HH:MM`
-// suffix is honoured. Fractions keep full nanosecond precision.
+// suffix is honoured. Fractions keep full nanosecond precision. Parsed times are inside the
+// supported range (time.hpp); format_time prints any int64 instant.
 #include <cctype>
 #include <string>
 
@@ -29,6 +30,11 @@ struct Cursor {
         return true;
     }
 };
+
+/// How errors state the range; docs/time.md gives the reason for it.
+std::string supported_range() {
+    return format_time(kMinTime) + " up to (not including) " + format_time(kEndTime) + " (docs/time.md)";
+}
 
 }  // namespace
 
@@ -82,7 +88,16 @@ Timestamp parse_time(std::string_view text) {
     if (__builtin_mul_overflow(secs + (borrow ? 1 : 0), std::int64_t{1'000'000'000}, &ns) ||
         __builtin_add_overflow(ns, frac_ns - (borrow ? 1'000'000'000 : 0), &ns))
         return bad();
-    return Timestamp{Duration{ns}};
+    const Timestamp t{Duration{ns}};
+    if (!in_supported_range(t))
+        throw InvalidInput("time '" + std::string(text) + "' is outside the supported range: " + supported_range());
+    return t;
+}
+
+void check_supported_time(Timestamp t, std::string_view what) {
+    if (!in_supported_range(t))
+        throw InvalidInput(std::string(what) + " " + format_time(t) + " is outside the supported range: " +
+                           supported_range());
 }
 
 std::string format_time(Timestamp t) {

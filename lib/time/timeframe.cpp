@@ -1,4 +1,5 @@
 // time/timeframe.cpp: timeframe strings users write <-> Duration, one canonical spelling out.
+// Parsed timeframes are positive and at most kMaxTimeframe (time.hpp).
 #include <cctype>
 #include <string>
 
@@ -40,7 +41,8 @@ Duration parse_timeframe(std::string_view text) {
     bool have_n = false;
     for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
         n = n * 10 + (text[i] - '0');
-        if (n > 1'000'000) return bad();
+        // Far past 366 days in any unit (31,622,400 s), and n * 10 never overflows below it.
+        if (n > 1'000'000'000'000) return bad();
         have_n = true;
     }
     while (i < text.size() && text[i] == ' ') ++i;
@@ -56,9 +58,12 @@ Duration parse_timeframe(std::string_view text) {
         n = 1;
     }
     if (n <= 0) return bad();
-    // 1,000,000 weeks or days is past int64 nanoseconds (~292 years): refuse, never wrap.
+    // A count past int64 nanoseconds (~292 years) must be refused, never wrapped; and past
+    // kMaxTimeframe a bin could reach beyond the ends of int64 (docs/time.md).
     std::int64_t total = 0;
-    if (__builtin_mul_overflow(n, u, &total)) return bad();
+    if (__builtin_mul_overflow(n, u, &total) || Duration{total} > kMaxTimeframe)
+        throw InvalidInput("timeframe '" + std::string(text) + "' is longer than " + format_timeframe(kMaxTimeframe) +
+                           ", the longest supported (docs/time.md)");
     return Duration{total};
 }
 

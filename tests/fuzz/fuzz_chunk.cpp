@@ -2,7 +2,7 @@
 // it is (the checksum rejects nearly every mutation) and again with its checksum recomputed, so
 // the header checks, size bounds, zstd frames, unpacking and transforms are all reached. A
 // decode either throws CorruptData leaving the output untouched, or yields rows that agree
-// with the header and survive a re-encode round trip.
+// with the header, survive a re-encode round trip, and resample exactly or not at all.
 #include <xxhash.h>
 
 #include <cstddef>
@@ -35,6 +35,10 @@ void decode_one(std::span<const std::byte> chunk) {
     if (out.ts[1] != h.first_ts || out.ts.back() != h.last_ts) fuzz::fail("first/last ts do not match the header");
     BarColumns decoded;
     decoded.append(out, 1, out.size());
+    // Decoded columns hold any int64 (INT64_MIN/MAX stamps, huge volumes): binned from a 1 ns
+    // base to 1 ns .. 1 week, every bin must be exact or refused, never wrapped.
+    fuzz::check_resample(decoded, 1, {1, 7, 1'000'000'000, 60'000'000'000, 3'600'000'000'000, 86'400'000'000'000,
+                                      604'800'000'000'000});
     if (rows <= barstore::codec::kMaxChunkRows) {
         const auto again = barstore::codec::encode_chunk(decoded, 0, rows);
         BarColumns round;

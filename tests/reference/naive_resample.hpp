@@ -3,6 +3,7 @@
 // applied as plain filters.
 #pragma once
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -63,6 +64,42 @@ inline std::vector<IntBar> query(const std::vector<IntBar>& bars, std::int64_t b
         if (q.from && bin.ts < *q.from) continue;
         if (q.to && bin.ts >= *q.to) continue;
         if (q.as_of && !q.include_forming && bin.ts + tf > *q.as_of) continue;
+        out.push_back(bin);
+    }
+    if (q.last && out.size() > *q.last) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(*q.last));
+    return out;
+}
+
+/// A bin with its volume summed in 128 bits: the exact value barstore must return, or refuse
+/// when it does not fit int64 (volumes near 2^63 would wrap an int64 sum).
+__extension__ using Wide = __int128;  // __extension__: -Wpedantic knows no 128-bit integers
+
+struct WideBin {
+    std::int64_t ts = 0, open = 0, high = 0, low = 0, close = 0;
+    Wide volume = 0;
+};
+
+inline bool fits_int64(Wide v) { return v >= INT64_MIN && v <= INT64_MAX; }
+
+/// query() above, with 128-bit volume sums.
+inline std::vector<WideBin> query_wide(const std::vector<IntBar>& bars, std::int64_t base, const NaiveQuery& q) {
+    const std::int64_t tf = q.timeframe.value_or(base);
+    std::map<std::int64_t, WideBin> bins;
+    for (const auto& b : bars) {
+        if (q.as_of && b.ts + base > *q.as_of) continue;
+        const std::int64_t label = bin_label(b.ts, tf);
+        auto [it, fresh] = bins.try_emplace(label, WideBin{label, b.open, b.high, b.low, b.close, 0});
+        WideBin& bin = it->second;
+        bin.high = std::max(bin.high, b.high);
+        bin.low = std::min(bin.low, b.low);
+        bin.close = b.close;
+        bin.volume += b.volume;
+    }
+    std::vector<WideBin> out;
+    for (const auto& [label, bin] : bins) {
+        if (q.from && label < *q.from) continue;
+        if (q.to && label >= *q.to) continue;
+        if (q.as_of && !q.include_forming && label + tf > *q.as_of) continue;
         out.push_back(bin);
     }
     if (q.last && out.size() > *q.last) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(*q.last));

@@ -16,7 +16,9 @@ enum class Alignment { utc, session };
 
 /// Aggregates `bars` (at base timeframe `base`) into bins: open first, high max, low min, close
 /// last, volume sum; empty bins omitted; each bin labelled with its start. tf must be a positive
-/// multiple of base (else InvalidInput). Returns owned columns.
+/// multiple of base of at most kMaxTimeframe (else InvalidInput). A bin whose volume sum does
+/// not fit int64, or that would start or end outside int64, is an InvalidInput naming it, never
+/// a wrapped value (docs/time.md, "Counts and sums"). Returns owned columns.
 BarColumns resample(const BarColumns& bars, Duration base, Duration tf);
 BarColumns resample(const BarColumns& bars, Duration base, Duration tf, Alignment align, const Session& session);
 
@@ -32,7 +34,10 @@ struct QueryOptions {
 };
 
 /// Reads and aggregates in one pass over the needed chunks. Throws NotFound for an unknown
-/// series, InvalidInput for a timeframe that is not a multiple of the base.
+/// series; InvalidInput for a timeframe that is not a multiple of the base (or is past
+/// kMaxTimeframe), a from/to/as_of outside the supported range (time.hpp), from after to, or an
+/// answer holding a bin whose volume sum does not fit int64 (bins outside the answer may).
+/// Any `last` works: a count past the series' bins returns them all.
 BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& opts);
 
 }  // namespace barstore

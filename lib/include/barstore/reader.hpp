@@ -111,7 +111,9 @@ public:
     /// when the series has fewer. The forming bar is never included. `align` defaults as in
     /// query(): session when the series has a session other than 24x7, else utc. Throws NotFound
     /// for an unknown series, InvalidInput for a timeframe that is not a whole multiple of the
-    /// base (or not allowed for session alignment), CorruptData / IoError from the store.
+    /// base (or not allowed for session alignment), an as_of outside the supported range, or an
+    /// answer with a bin whose volume does not fit int64 (as query()), CorruptData / IoError
+    /// from the store.
     BarView last_bars(const SeriesKey& key, Duration timeframe, std::size_t n, Timestamp as_of,
                       std::optional<Alignment> align = std::nullopt);
 
