@@ -148,8 +148,13 @@ struct Store::Impl {
         }
         const auto fmt = txn.get(meta, bytes_of("format_version"));
         if (fmt) {
-            if (fmt->size() != 4 || get_le<std::uint32_t>(fmt->data()) != kStoreFormat)
-                throw CorruptData(dir.string() + ": unsupported store format version");
+            if (fmt->size() != 4)
+                throw CorruptData(dir.string() + ": the store's format_version record is " + std::to_string(fmt->size()) +
+                                  " bytes, not 4: not a barstore store, or a damaged one");
+            if (const auto found = get_le<std::uint32_t>(fmt->data()); found != kStoreFormat)
+                throw CorruptData(dir.string() + ": store format version " + std::to_string(found) +
+                                  ", but this barstore reads only version " + std::to_string(kStoreFormat) +
+                                  (found > kStoreFormat ? " (written by a newer barstore: upgrade)" : ""));
         } else if (!o.read_only) {
             std::array<std::byte, 4> v{};
             put_le(v.data(), kStoreFormat);
