@@ -719,6 +719,7 @@ void corrupt_chunk(const std::filesystem::path& dir, std::int64_t first_ts) {
     MDB_env* env = nullptr;
     REQUIRE(mdb_env_create(&env) == 0);
     mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_mapsize(env, 64 << 20);  // not the recorded 1 TiB: sanitizers lack the address space
     REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0640) == 0);
     MDB_txn* txn = nullptr;
     REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
@@ -804,6 +805,7 @@ TEST_CASE("a store of an unknown format version is refused naming the version fo
         MDB_env* env = nullptr;
         REQUIRE(mdb_env_create(&env) == 0);
         mdb_env_set_maxdbs(env, 8);
+        mdb_env_set_mapsize(env, 64 << 20);  // not the recorded 1 TiB: sanitizers lack the address space
         REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0640) == 0);
         MDB_txn* txn = nullptr;
         REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
@@ -986,6 +988,7 @@ TEST_CASE("remove() of a whole series drops its bars, catalog row and session; o
         MDB_env* env = nullptr;
         REQUIRE(mdb_env_create(&env) == 0);
         mdb_env_set_maxdbs(env, 8);
+        mdb_env_set_mapsize(env, 64 << 20);
         REQUIRE(mdb_env_open(env, dir.path().c_str(), MDB_RDONLY, 0640) == 0);
         MDB_txn* txn = nullptr;
         REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);

@@ -443,12 +443,15 @@ std::uint64_t Store::remove(const SeriesKey& key, std::optional<Timestamp> from,
     const auto ck = storage::catalog_key(key);
     if (!from && !to) {
         // The whole series: its chunks by key (none is read), its catalog row, its session.
-        Cursor cur(txn, impl_->chunks);
-        const auto series_start = storage::chunk_key(rec->series_id, kMinTs);
-        MDB_val k = storage::as_val(series_start), v{};
-        for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
-            if (storage::parse_chunk_key(storage::as_bytes(k)).series_id != rec->series_id) break;
-            cur.del();  // LMDB then makes MDB_NEXT return the item after the deleted one
+        {
+            // Closed before the commit: LMDB frees a write transaction's cursors with it.
+            Cursor cur(txn, impl_->chunks);
+            const auto series_start = storage::chunk_key(rec->series_id, kMinTs);
+            MDB_val k = storage::as_val(series_start), v{};
+            for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
+                if (storage::parse_chunk_key(storage::as_bytes(k)).series_id != rec->series_id) break;
+                cur.del();  // LMDB then makes MDB_NEXT return the item after the deleted one
+            }
         }
         txn.del(impl_->catalog, ck);
         if (impl_->have_sessions) txn.del(impl_->sessions, ck);
