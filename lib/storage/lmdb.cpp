@@ -1,12 +1,13 @@
 // storage/lmdb.cpp: LMDB environment, transactions and cursors with checked results.
 // Guards: an aborted or failed transaction is never reused (LMDB poisons it on error); one
 // environment per store per process; no page of data.mdb is touched before the file is known
-// to hold every page its meta page points to (a shorter file would SIGBUS on first read).
+// to hold every page its meta page points to (a shorter file would SIGBUS on first read);
+// writers serialise on data.mdb itself and build on its newest commit, whatever lock.mdb says.
 #include "storage/lmdb.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>

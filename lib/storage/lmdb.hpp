@@ -64,12 +64,11 @@ public:
     /// from the transaction that opens tables until it ends.
     std::mutex& dbi_mutex() const { return dbi_mutex_; }
 
+private:
+    friend class Txn;
     /// Remembers that `dbi` names table `name` (its transaction committed, so LMDB keeps the
     /// handle), so that a reopen hands out the same handle for it.
     void note_dbi(MDB_dbi dbi, const std::string& name) const;
-
-private:
-    friend class Txn;
     /// After MDB_MAP_RESIZED (another process grew the map): adopt the new size. LMDB allows
     /// that only with no transaction of this environment alive, which remap_mutex_ guarantees.
     void adopt_map_size() const;
@@ -93,7 +92,7 @@ private:
     mutable std::shared_timed_mutex remap_mutex_;
     /// Writers serialise on an flock of data.mdb (write_lock_fd_, a descriptor of our own),
     /// not only on LMDB's writer mutex, which lives in lock.mdb and so is no lock at all between
-    /// processes that opened different lock.mdb files (docs/reliability.md, "Hazards"). flock
+    /// processes that opened different lock.mdb files (docs/reliability.md, "Writers serialise"). flock
     /// locks belong to the open file description, which all threads share, so write_mutex_
     /// serialises the threads first: always write_mutex_, then the flock, then remap_mutex_.
     int write_lock_fd_ = -1;

@@ -247,7 +247,8 @@ u64 Store::Impl::splice(Txn& txn, const SeriesKey& key, CatalogRecord& rec, i64 
     if (n != rec.chunks || (n > 0) != (rec.rows > 0) || rec.rows > n * codec::kChunkRows ||
         (n > 0 && rec.rows <= (n - 1) * codec::kChunkRows))
         throw CorruptData(describe(key) + ": catalog says " + std::to_string(rec.rows) + " bars in " +
-                          std::to_string(rec.chunks) + " chunks, found " + std::to_string(n) + " chunks");
+                          std::to_string(rec.chunks) + " chunks of " + std::to_string(codec::kChunkRows) +
+                          " bars but the last, found " + std::to_string(n) + " chunks");
     const u64 last_chunk_rows = n > 0 ? rec.rows - (n - 1) * codec::kChunkRows : 0;
     auto rows_of = [&](std::size_t c) -> u64 { return c + 1 < n ? codec::kChunkRows : last_chunk_rows; };
     // Every bar of chunk c is at or before t.
@@ -662,13 +663,14 @@ std::vector<VerifyProblem> Store::verify() const {
         // An unreadable chunk's bars end before the next chunk's first bar, by at least one
         // base (bars are aligned to it), or with the series; its entry is completed when that
         // is known.
-        std::optional<std::size_t> open_end;
+        constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+        std::size_t open_end = kNone;
         for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
             const auto p = storage::parse_chunk_key(storage::as_bytes(k));
             if (p.series_id != rec.series_id) break;
-            if (open_end) {
-                problems[*open_end].last = Timestamp{Duration{p.first_ts - key.base.count()}};
-                open_end.reset();
+            if (open_end != kNone) {
+                problems[open_end].last = Timestamp{Duration{p.first_ts - key.base.count()}};
+                open_end = kNone;
             }
             ++n_chunks;
             bytes += v.mv_size;
@@ -692,7 +694,7 @@ std::vector<VerifyProblem> Store::verify() const {
             rows += bars.size();
             prev_last = last;
         }
-        if (open_end) problems[*open_end].last = std::max(Timestamp{Duration{rec.last_ts}}, problems[*open_end].first);
+        if (open_end != kNone) problems[open_end].last = std::max(Timestamp{Duration{rec.last_ts}}, problems[open_end].first);
         if (undecodable > 0) continue;  // the catalog cannot be checked against unreadable chunks
         if (rows != rec.rows || n_chunks != rec.chunks || bytes != rec.stored_bytes)
             problem(rec.first_ts, rec.last_ts, "catalog counts (rows, chunks, bytes) do not match the chunks");

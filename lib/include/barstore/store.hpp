@@ -70,7 +70,8 @@ public:
 
     /// Writes every batch in one LMDB transaction: all of it or nothing. Batches must pass
     /// check_bars. Throws InvalidInput (bars at or before the last bar without replace, a scale
-    /// that cannot be reconciled, a base that differs), StorageFull, IoError.
+    /// that cannot be reconciled, a base that differs), StorageFull, IoError, and CorruptData
+    /// when a stored chunk the write must rewrite (not one it replaces whole) cannot be decoded.
     /// A batch with more decimals than the series has rescales the stored series; one with fewer
     /// is scaled up to the series' decimals (docs/format.md, "Scale").
     void write(std::span<const SeriesBatch> batches, WriteMode mode = WriteMode::append);
