@@ -19,6 +19,7 @@ void setup_verify(CLI::App& app);
 void setup_session(CLI::App& app);
 void setup_replay(CLI::App& app);
 void setup_stats(CLI::App& app);
+void setup_rm(CLI::App& app);
 
 /// Thrown by a subcommand to end with a given exit code after printing its own output.
 struct ExitWith {

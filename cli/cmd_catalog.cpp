@@ -96,9 +96,17 @@ void setup_verify(CLI::App& app) {
     sub->callback([db] {
         auto store = Store::open(*db, StoreOptions{.read_only = true});
         const auto problems = store.verify();
-        for (const auto& p : problems)
+        for (const auto& p : problems) {
             std::printf("bad chunk: %s %s %s .. %s: %s\n", p.key.symbol.c_str(), format_timeframe(p.key.base).c_str(),
                         format_time(p.first).c_str(), format_time(p.last).c_str(), p.reason.c_str());
+            // None of its bars can be read, but its range is known from the keys: removing or
+            // replacing all of it never decodes it.
+            if (p.undecodable)
+                std::printf("  to cut it out: barstore rm --db %s %s --timeframe %s --from %s --to %s (or ingest its bars "
+                            "again with --replace)\n",
+                            db->c_str(), p.key.symbol.c_str(), format_timeframe(p.key.base).c_str(),
+                            format_time(p.first).c_str(), format_time(p.last + p.key.base).c_str());
+        }
         if (!problems.empty()) {
             std::fflush(stdout);
             throw ExitWith{kStoreError};

@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     cli::setup_session(app);
     cli::setup_replay(app);
     cli::setup_stats(app);
+    cli::setup_rm(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -1,9 +1,11 @@
 // tests/test_storage.cpp: LMDB done safely (docs/reliability.md): one environment per store
 // per process, truncated and empty data.mdb refused without SIGBUS, a full map failing cleanly
 // and leaving the store usable, another process's larger map adopted, stale readers cleared,
-// network file systems named, modes 0750/0640, and readers in threads beside a writer.
+// network file systems named, modes 0750/0640, readers in threads beside a writer, and writers
+// that stay serialised when lock.mdb is deleted or replaced under them.
 #include <doctest/doctest.h>
 #include <lmdb.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -42,6 +44,39 @@ void write_range(Store& s, std::size_t first, std::size_t last, const std::strin
     const auto b = stress::synth_batch(symbol, kSeed, first, last);
     s.write(std::span(&b, 1));
 }
+
+/// A one-way signal between processes (a pipe made before fork). wait() gives up after
+/// `timeout_ms`, so a child that never signals fails the test instead of hanging it.
+class Signal {
+public:
+    Signal() { REQUIRE(::pipe(fd_) == 0); }
+    ~Signal() {
+        ::close(fd_[0]);
+        ::close(fd_[1]);
+    }
+    void post() { (void)!::write(fd_[1], "x", 1); }
+    bool wait(int timeout_ms = 30'000) {
+        pollfd p{fd_[0], POLLIN, 0};
+        char c = 0;
+        return ::poll(&p, 1, timeout_ms) == 1 && ::read(fd_[0], &c, 1) == 1;
+    }
+
+private:
+    int fd_[2] = {-1, -1};
+};
+
+/// What a user does to lock.mdb: deletes it, or puts a copy in its place (a restore, a sync
+/// tool). Either way the next process to open the store gets a lock file of its own.
+void swap_lock_file(const fs::path& dir, bool by_copy) {
+    if (by_copy) {
+        fs::copy_file(dir / "lock.mdb", dir / "lock.mdb.copy");
+        fs::rename(dir / "lock.mdb.copy", dir / "lock.mdb");
+    } else {
+        fs::remove(dir / "lock.mdb");
+    }
+}
+
+std::span<const std::byte> bytes(std::string_view s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
 
 std::string message_of(const std::function<void()>& fn) {
     try {
@@ -292,4 +327,112 @@ TEST_CASE("storage errors are typed by what the caller does next and name the st
     CHECK_THROWS_AS(throw_mdb(EACCES, p, "mdb_env_open"), barstore::IoError);
     const auto msg = message_of([&] { throw_mdb(ENOSPC, p, "mdb_txn_commit"); });
     CHECK(msg.find("/some/store: mdb_txn_commit: No space left on device") == 0);
+}
+
+// ---- writers serialise on data.mdb, not on lock.mdb ------------------------------------------------
+
+TEST_CASE("lock.mdb deleted or replaced while a write is open: the write and the next one both survive") {
+    // A holds a write transaction; lock.mdb goes; B opens the store (LMDB makes it a fresh lock
+    // file with its own writer mutex) and writes. Before the fix B did not wait for A, both
+    // wrote on the same base and the later commit overwrote the earlier one. With an flock on
+    // data.mdb alone, B waits, but starts from its lock file's idea of the last commit, which
+    // predates A's: A's commit was overwritten.
+    for (const bool by_copy : {false, true}) {
+        CAPTURE(by_copy);
+        test::TempDir dir;
+        { auto s = Store::open(dir.path()); write_range(s, 0, 100); }
+        Signal a_ready, a_go;
+        const pid_t a = stress::fork_child([&] {
+            auto env = barstore::storage::open_env(dir.path(), {});
+            barstore::storage::Txn txn(*env, false);
+            const MDB_dbi meta = txn.open_db("meta", false);
+            txn.put(meta, bytes("test:a"), bytes("committed"));
+            a_ready.post();
+            if (!a_go.wait()) return 2;
+            txn.commit();
+            return 0;
+        });
+        REQUIRE(a_ready.wait());
+        swap_lock_file(dir.path(), by_copy);
+        const pid_t b = stress::fork_child([&] {
+            auto s = Store::open(dir.path());
+            write_range(s, 0, 50, "B");
+            return 0;
+        });
+        // Time for B to reach its write (before the fix it commits here, without waiting for A).
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        a_go.post();
+        CHECK(stress::wait_child(a).describe() == "exit 0");
+        CHECK(stress::wait_child(b).describe() == "exit 0");
+
+        auto s = Store::open(dir.path(), {.read_only = true});
+        CHECK(s.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 100));
+        CHECK(s.read(SeriesKey{"B", std::chrono::minutes(1)}, lo(), hi()) == stress::synth_bars(kSeed, 0, 50));
+        const auto env = barstore::storage::open_env(dir.path(), {.read_only = true});
+        barstore::storage::Txn txn(*env, true);
+        const auto got = txn.get(txn.open_db("meta", false), bytes("test:a"));
+        CHECK(got.has_value());
+        CHECK(s.verify().empty());
+    }
+}
+
+TEST_CASE("a process whose lock.mdb was replaced under it writes on top of other processes' commits") {
+    // A opens the store and writes; lock.mdb goes; B commits through its new lock file; A
+    // writes again. Before the fix A's lock file still named the commit before B's as the
+    // last, and A's write silently replaced B's.
+    for (const bool by_copy : {false, true}) {
+        CAPTURE(by_copy);
+        test::TempDir dir;
+        Signal a_ready, a_go;
+        const SeriesKey key_a{"A", std::chrono::minutes(1)}, key_b{"B", std::chrono::minutes(1)};
+        const pid_t a = stress::fork_child([&] {
+            auto s = Store::open(dir.path());
+            write_range(s, 0, 100, "A");
+            a_ready.post();
+            if (!a_go.wait()) return 2;
+            write_range(s, 100, 200, "A");
+            // The same Store goes on reading and writing after the swap.
+            if (!(s.read(key_b, lo(), hi()) == stress::synth_bars(kSeed, 0, 50))) return 3;
+            write_range(s, 200, 300, "A");
+            if (!(s.read(key_a, lo(), hi()) == stress::synth_bars(kSeed, 0, 300))) return 4;
+            return 0;
+        });
+        REQUIRE(a_ready.wait());
+        swap_lock_file(dir.path(), by_copy);
+        CHECK(stress::run_in_child([&] {
+                  auto s = Store::open(dir.path());
+                  write_range(s, 0, 50, "B");
+                  return 0;
+              }).describe() == "exit 0");
+        a_go.post();
+        CHECK(stress::wait_child(a).describe() == "exit 0");
+        auto s = Store::open(dir.path(), {.read_only = true});
+        CHECK(s.read(key_a, lo(), hi()) == stress::synth_bars(kSeed, 0, 300));
+        CHECK(s.read(key_b, lo(), hi()) == stress::synth_bars(kSeed, 0, 50));
+        CHECK(s.verify().empty());
+    }
+}
+
+TEST_CASE("writer threads of one process and a writer process serialise without deadlock") {
+    test::TempDir dir;
+    { auto s = Store::open(dir.path()); write_range(s, 0, 1); }
+    const pid_t other = stress::fork_child([&] {
+        auto s = Store::open(dir.path());
+        for (std::size_t i = 0; i < 40; ++i) write_range(s, i * 10, (i + 1) * 10, "P");
+        return 0;
+    });
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t)
+        writers.emplace_back([&, t] {
+            auto s = Store::open(dir.path());
+            for (std::size_t i = 0; i < 40; ++i) write_range(s, i * 10, (i + 1) * 10, "T" + std::to_string(t));
+        });
+    for (auto& w : writers) w.join();
+    CHECK(stress::wait_child(other).describe() == "exit 0");
+    auto s = Store::open(dir.path(), {.read_only = true});
+    for (const std::string sym : {"P", "T0", "T1", "T2", "T3"}) {
+        CAPTURE(sym);
+        CHECK(s.read(SeriesKey{sym, std::chrono::minutes(1)}, lo(), hi()) == stress::synth_bars(kSeed, 0, 400));
+    }
+    CHECK(s.verify().empty());
 }

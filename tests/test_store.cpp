@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <random>
@@ -18,6 +19,7 @@
 #include "barstore/error.hpp"
 #include "barstore/ingest.hpp"
 #include "barstore/store.hpp"
+#include "barstore/time.hpp"
 #include "codec/chunk.hpp"
 #include "reference/naive_store.hpp"
 #include "test_util.hpp"
@@ -120,7 +122,7 @@ void check_matches(const Store& s, const SeriesKey& key, const NaiveSeries& want
     CHECK(info->rows == want.bars.size());
     CHECK(info->chunks == (want.bars.size() + kRows - 1) / kRows);  // every chunk but the last is full
     CHECK(info->scale == want.scale);
-    CHECK(info->stored_bytes > 0);
+    CHECK((info->stored_bytes > 0) == !want.bars.empty());
     if (!want.bars.empty()) {
         CHECK(ns(info->first) == ns(want.bars.front().ts));
         CHECK(ns(info->last) == ns(want.bars.back().ts));
@@ -705,4 +707,381 @@ TEST_CASE("a chunk rewritten through LMDB with one bad byte is found by verify()
     const auto info = s.info(key);
     CHECK_THROWS_AS(write1(s, batch(key, make_bars(rng, 5, ns(bars.back().ts) + kMinuteNs))), CorruptData);
     CHECK(s.info(key)->rows == info->rows);
+}
+
+// ---- cutting out corrupt chunks ------------------------------------------------------------------------
+
+namespace {
+
+/// Rewrites, through LMDB, the value of the chunk whose key is (series, first_ts) with one byte
+/// flipped in its payload: a chunk that fails its checksum, in a store LMDB itself finds sound.
+void corrupt_chunk(const std::filesystem::path& dir, std::int64_t first_ts) {
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_mapsize(env, 64 << 20);  // not the recorded 1 TiB: sanitizers lack the address space
+    REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0640) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi dbi;
+    REQUIRE(mdb_dbi_open(txn, "chunks", 0, &dbi) == 0);
+    MDB_cursor* cur = nullptr;
+    REQUIRE(mdb_cursor_open(txn, dbi, &cur) == 0);
+    MDB_val k, v;
+    bool found = false;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        // Chunk keys: be32 series id, be64 first ts with the sign bit flipped (docs/format.md).
+        std::uint64_t be = 0;
+        for (int i = 0; i < 8; ++i) be = (be << 8) | static_cast<const unsigned char*>(k.mv_data)[4 + i];
+        if (k.mv_size == 12 && static_cast<std::int64_t>(be ^ (std::uint64_t{1} << 63)) == first_ts) {
+            found = true;
+            break;
+        }
+    }
+    REQUIRE(found);
+    std::string value(static_cast<const char*>(v.mv_data), v.mv_size);
+    std::string kcopy(static_cast<const char*>(k.mv_data), k.mv_size);
+    const std::size_t flip = barstore::codec::kHeaderBytes + (value.size() - barstore::codec::kHeaderBytes) / 2;
+    value[flip] = static_cast<char>(value[flip] ^ 0x20);
+    mdb_cursor_close(cur);
+    MDB_val k2{kcopy.size(), kcopy.data()}, v2{value.size(), value.data()};
+    REQUIRE(mdb_put(txn, dbi, &k2, &v2, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+}
+
+}  // namespace
+
+TEST_CASE("--replace over a chunk that fails its checksum cuts it out without decoding it") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    const SeriesKey key{"CUT", 1min}, other{"OTHER", 1min};
+    const auto bars = make_bars(rng, 4 * kRows + 300, 0);
+    const auto other_bars = make_bars(rng, 2 * kRows + 5, 0);
+    // Chunk 2 (bars [2 kRows, 3 kRows)) is corrupt; replaces cover it whole, and some of its
+    // neighbours too, which are decoded as usual.
+    const std::int64_t bad_first = ns(bars[2 * kRows].ts), next_first = ns(bars[3 * kRows].ts);
+    struct Case {
+        const char* name;
+        std::int64_t first, last;  // the new bars' range (inclusive)
+    };
+    const std::vector<Case> cases = {
+        {"exactly the chunk's bars", bad_first, next_first - kMinuteNs},
+        {"the chunk's key range to the next chunk's first bar", bad_first, next_first},
+        {"from inside the previous chunk to inside the next", ns(bars[2 * kRows - 700].ts), ns(bars[3 * kRows + 9].ts)},
+        {"from the series' start to past its end", ns(bars.front().ts) - 5 * kMinuteNs, ns(bars.back().ts) + kMinuteNs},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        test::TempDir dir;
+        NaiveSeries oracle, other_oracle;
+        bool exists = false, other_exists = false;
+        {
+            auto s = Store::open(dir.path());
+            write_both(s, oracle, exists, batch(key, bars), WriteMode::append);
+            write_both(s, other_oracle, other_exists, batch(other, other_bars), WriteMode::append);
+        }
+        corrupt_chunk(dir.path(), bad_first);
+        auto s = Store::open(dir.path());
+        REQUIRE(s.verify().size() == 1);
+        const auto fresh = make_bars(rng, static_cast<std::size_t>((c.last - c.first) / kMinuteNs / 3 + 1), c.first,
+                                     kMinuteNs, 1);
+        auto replacement = fresh;
+        std::erase_if(replacement, [&](const Bar& b) { return ns(b.ts) > c.last; });
+        replacement.back().ts = at(c.last);  // the batch ends exactly at the range's end
+        if (replacement.size() > 1 && ns(replacement[replacement.size() - 2].ts) >= c.last) replacement.pop_back();
+        write_both(s, oracle, exists, batch(key, replacement), WriteMode::replace);
+        CHECK(s.verify().empty());
+        check_matches(s, key, oracle, rng, 10);
+        check_matches(s, other, other_oracle, rng, 3);
+    }
+}
+
+TEST_CASE("a store of an unknown format version is refused naming the version found") {
+    test::TempDir dir;
+    { auto s = Store::open(dir.path()); }
+    auto set_version = [&](std::string value) {
+        MDB_env* env = nullptr;
+        REQUIRE(mdb_env_create(&env) == 0);
+        mdb_env_set_maxdbs(env, 8);
+        mdb_env_set_mapsize(env, 64 << 20);  // not the recorded 1 TiB: sanitizers lack the address space
+        REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0640) == 0);
+        MDB_txn* txn = nullptr;
+        REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+        MDB_dbi dbi;
+        REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
+        std::string k = "format_version";
+        MDB_val kv{k.size(), k.data()}, vv{value.size(), value.data()};
+        REQUIRE(mdb_put(txn, dbi, &kv, &vv, 0) == 0);
+        REQUIRE(mdb_txn_commit(txn) == 0);
+        mdb_env_close(env);
+    };
+    auto message = [&](barstore::StoreOptions opts) {
+        try {
+            Store::open(dir.path(), opts);
+        } catch (const CorruptData& e) {
+            return std::string(e.what());
+        }
+        return std::string("no CorruptData");
+    };
+    set_version(std::string("\x07\x00\x00\x00", 4));
+    for (const bool ro : {false, true}) {
+        const auto m = message({.read_only = ro});
+        CAPTURE(m);
+        CHECK(m.find(dir.path().string()) != std::string::npos);
+        CHECK(m.find("format version 7") != std::string::npos);
+        CHECK(m.find("version 1") != std::string::npos);  // the one this build reads
+    }
+    set_version(std::string("\x01\x00", 2));
+    const auto m = message({});
+    CAPTURE(m);
+    CHECK(m.find("2 bytes") != std::string::npos);
+    set_version(std::string("\x01\x00\x00\x00", 4));
+    CHECK_NOTHROW(Store::open(dir.path()));
+}
+
+// ---- remove -----------------------------------------------------------------------------------------------
+
+namespace {
+
+/// remove() on the store and the oracle: same count, same bars after, generation moved iff a
+/// bar went, nothing else changed.
+void remove_both(Store& s, const SeriesKey& key, NaiveSeries& oracle, std::optional<std::int64_t> from,
+                 std::optional<std::int64_t> to) {
+    const auto gen = s.info(key)->generation;
+    const auto want = reference::remove(oracle, from.value_or(kLo), to ? *to : kHi);
+    if (!to) oracle.bars.erase(std::remove_if(oracle.bars.begin(), oracle.bars.end(),
+                                              [&](const Bar& b) { return ns(b.ts) >= from.value_or(kLo); }),
+                               oracle.bars.end());  // [from, +inf): the bar at INT64_MAX too
+    const auto got = s.remove(key, from ? std::optional(at(*from)) : std::nullopt, to ? std::optional(at(*to)) : std::nullopt);
+    CHECK(got == want);
+    CHECK((s.info(key)->generation != gen) == (got > 0));
+}
+
+}  // namespace
+
+TEST_CASE("remove() of a range anywhere matches the oracle, and the series stays when emptied") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    test::TempDir dir;
+    auto s = Store::open(dir.path());
+    const SeriesKey key{"RM", 1min}, other{"RM", 5min};
+    NaiveSeries oracle, other_oracle;
+    bool exists = false, other_exists = false;
+    write_both(s, oracle, exists, batch(key, make_bars(rng, 5 * kRows + 700, 0)), WriteMode::append);
+    write_both(s, other_oracle, other_exists, batch(other, make_bars(rng, 300, 0, 5 * kMinuteNs)), WriteMode::append);
+    s.set_session(key, barstore::parse_session("us-equity"));
+    auto chunk_first = [&](std::size_t c) { return ns(oracle.bars[c * kRows].ts); };
+    auto bar = [&](double frac) {
+        return ns(oracle.bars[static_cast<std::size_t>(frac * static_cast<double>(oracle.bars.size() - 1))].ts);
+    };
+    using Range = std::pair<std::optional<std::int64_t>, std::optional<std::int64_t>>;
+    // Each range is taken from the bars left by the cases before it.
+    const std::vector<std::pair<const char*, std::function<Range()>>> cases = {
+        {"inside one chunk", [&] { return Range{bar(0.3), bar(0.3) + 40 * kMinuteNs}; }},
+        {"exactly one chunk, by its key range", [&] { return Range{chunk_first(2), chunk_first(3)}; }},
+        {"across two chunk boundaries", [&] { return Range{bar(0.1), bar(0.45)}; }},
+        {"a single bar", [&] { return Range{bar(0.5), bar(0.5) + 1}; }},
+        {"from before the first bar", [&] { return Range{ns(oracle.bars.front().ts) - 100 * kMinuteNs, bar(0.05)}; }},
+        {"no start", [&] { return Range{std::nullopt, bar(0.1)}; }},
+        {"no end", [&] { return Range{bar(0.9), std::nullopt}; }},
+        {"to past the end", [&] { return Range{bar(0.8), ns(oracle.bars.back().ts) + kMinuteNs * 1000}; }},
+        {"after the data (nothing)",
+         [&] { return Range{ns(oracle.bars.back().ts) + kMinuteNs, ns(oracle.bars.back().ts) + 9 * kMinuteNs}; }},
+        {"in a gap (nothing)", [&] {
+             for (std::size_t i = 1; i < oracle.bars.size(); ++i)
+                 if (ns(oracle.bars[i].ts) - ns(oracle.bars[i - 1].ts) > kMinuteNs)
+                     return Range{ns(oracle.bars[i - 1].ts) + 1, ns(oracle.bars[i].ts)};
+             return Range{kLo, kLo + 1};
+         }},
+        {"from == to (nothing)", [&] { return Range{bar(0.5), bar(0.5)}; }},
+        {"from a chunk boundary to the end", [&] { return Range{chunk_first(1), std::nullopt}; }},
+    };
+    for (const auto& [label, range] : cases) {
+        const std::string name = label;
+        CAPTURE(name);
+        REQUIRE(oracle.bars.size() > 4 * kRows / 3);
+        const auto [from, to] = range();
+        remove_both(s, key, oracle, from, to);
+        check_matches(s, key, oracle, rng, 10);
+        CHECK(s.verify().empty());
+        // Chunk keys still equal their first bar: the oracle's every kRows-th bar.
+        CHECK(s.info(key)->session == barstore::parse_session("us-equity"));
+    }
+    // Random removals and replaces, interleaved.
+    for (int iter = 0; iter < 30; ++iter) {
+        CAPTURE(iter);
+        if (oracle.bars.size() < 2 * kRows)
+            write_both(s, oracle, exists, batch(key, make_bars(rng, 3 * kRows, ns(oracle.bars.empty() ? at(0) : oracle.bars.back().ts) + kMinuteNs)),
+                       WriteMode::append);
+        const std::int64_t a = ns(oracle.bars[rng() % oracle.bars.size()].ts) + kMinuteNs * (static_cast<std::int64_t>(rng() % 20) - 10);
+        const std::int64_t len = rng() % 3 == 0 ? static_cast<std::int64_t>(rng() % (3 * kRows)) * kMinuteNs
+                                                : static_cast<std::int64_t>(rng() % 200) * kMinuteNs;
+        if (iter % 3 == 2) {
+            write_both(s, oracle, exists, batch(key, make_bars(rng, 1 + rng() % 500, a, kMinuteNs, 3)), WriteMode::replace);
+        } else {
+            CAPTURE(a);
+            CAPTURE(len);
+            remove_both(s, key, oracle, a, a + len);
+        }
+        check_matches(s, key, oracle, rng, 4);
+    }
+    CHECK(s.verify().empty());
+    // Removing every bar leaves an empty series that keeps its decimals and session.
+    remove_both(s, key, oracle, kLo, std::nullopt);
+    const auto empty = s.info(key);
+    REQUIRE(empty.has_value());
+    CHECK(empty->rows == 0);
+    CHECK(empty->chunks == 0);
+    CHECK(empty->stored_bytes == 0);
+    CHECK(empty->session == barstore::parse_session("us-equity"));
+    CHECK(s.read(key, at(kLo), at(kHi)).empty());
+    CHECK(s.read_last(key, 5, at(kHi)).empty());
+    CHECK(s.remove(key, at(kLo), at(kHi)) == 0);
+    CHECK(s.verify().empty());
+    // And it takes appends again.
+    write_both(s, oracle, exists, batch(key, make_bars(rng, kRows + 3, 77 * kMinuteNs)), WriteMode::append);
+    check_matches(s, key, oracle, rng, 5);
+    // The other series of the symbol never moved.
+    check_matches(s, other, other_oracle, rng, 5);
+    CHECK(s.verify().empty());
+}
+
+TEST_CASE("remove() of a whole series drops its bars, catalog row and session; others stay") {
+    std::mt19937_64 rng(29);
+    test::TempDir dir;
+    auto s = Store::open(dir.path());
+    const SeriesKey gone{"GONE", 1min}, stay{"STAY", 1min}, same_symbol{"GONE", 1h};
+    const auto bars = make_bars(rng, 2 * kRows + 10, 0);
+    const std::vector<SeriesBatch> w = {batch(gone, bars), batch(stay, make_bars(rng, kRows + 1, 0)),
+                                        batch(same_symbol, make_bars(rng, 20, 0, 3600 * 1'000'000'000LL))};
+    s.write(w);
+    s.set_session(gone, barstore::parse_session("us-equity"));
+    const auto stay_before = rows(s.read(stay, at(kLo), at(kHi)));
+    const auto hourly_before = rows(s.read(same_symbol, at(kLo), at(kHi)));
+    CHECK(s.remove(gone) == bars.size());
+    CHECK_FALSE(s.info(gone).has_value());
+    CHECK(s.find("GONE").size() == 1);
+    CHECK(s.list().size() == 2);
+    CHECK(s.read(gone, at(kLo), at(kHi)).empty());
+    CHECK(diff(rows(s.read(stay, at(kLo), at(kHi))), stay_before) == "");
+    CHECK(diff(rows(s.read(same_symbol, at(kLo), at(kHi))), hourly_before) == "");
+    CHECK(s.verify().empty());
+    CHECK_THROWS_AS(s.remove(gone), barstore::NotFound);
+    CHECK_THROWS_AS(s.remove(gone, at(0), at(1)), barstore::NotFound);
+    // Written again, it is a new series: no old chunk, no old session, a new generation.
+    const auto again = make_bars(rng, 5, 0);
+    write1(s, batch(gone, again));
+    CHECK(diff(rows(s.read(gone, at(kLo), at(kHi))), again) == "");
+    CHECK(s.info(gone)->session.is_24x7());
+    CHECK(s.info(gone)->chunks == 1);
+    CHECK(s.verify().empty());
+    // No chunk of the removed series is left in the chunks table: the store's chunk count is
+    // the catalog's.
+    std::uint64_t catalog_chunks = 0;
+    for (const auto& i : s.list()) catalog_chunks += i.chunks;
+    const auto magics = find_magic(test::read_text(dir.path() / "data.mdb"));
+    CHECK(magics.size() >= catalog_chunks);  // sanity: freed pages may still hold old bytes
+    {
+        MDB_env* env = nullptr;
+        REQUIRE(mdb_env_create(&env) == 0);
+        mdb_env_set_maxdbs(env, 8);
+        mdb_env_set_mapsize(env, 64 << 20);
+        REQUIRE(mdb_env_open(env, dir.path().c_str(), MDB_RDONLY, 0640) == 0);
+        MDB_txn* txn = nullptr;
+        REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+        MDB_dbi dbi;
+        REQUIRE(mdb_dbi_open(txn, "chunks", 0, &dbi) == 0);
+        MDB_stat st{};
+        REQUIRE(mdb_stat(txn, dbi, &st) == 0);
+        CHECK(st.ms_entries == catalog_chunks);
+        mdb_txn_abort(txn);
+        mdb_env_close(env);
+    }
+}
+
+TEST_CASE("remove() refuses what it cannot do and changes nothing") {
+    std::mt19937_64 rng(31);
+    test::TempDir dir;
+    const SeriesKey key{"R", 1min};
+    {
+        auto s = Store::open(dir.path());
+        write1(s, batch(key, make_bars(rng, kRows + 50, 0)));
+        const auto before = snapshot(s);
+        CHECK_THROWS_AS(s.remove(SeriesKey{"NOPE", 1min}), barstore::NotFound);
+        CHECK_THROWS_AS(s.remove(SeriesKey{"R", 5min}, at(0), at(kHi)), barstore::NotFound);
+        CHECK_THROWS_AS(s.remove(key, at(100 * kMinuteNs), at(10 * kMinuteNs)), InvalidInput);
+        CHECK(snapshot(s) == before);
+    }
+    auto ro = Store::open(dir.path(), {.read_only = true});
+    const auto before = snapshot(ro);
+    CHECK_THROWS_AS(ro.remove(key), InvalidInput);
+    CHECK_THROWS_AS(ro.remove(key, at(0), at(kHi)), InvalidInput);
+    CHECK(snapshot(ro) == before);
+}
+
+TEST_CASE("remove() cuts out a chunk that fails its checksum without decoding it") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    const SeriesKey key{"CUT", 1min};
+    const auto bars = make_bars(rng, 4 * kRows + 300, 0);
+    const std::int64_t bad_first = ns(bars[2 * kRows].ts), next_first = ns(bars[3 * kRows].ts);
+    struct Case {
+        const char* name;
+        std::optional<std::int64_t> from, to;
+    };
+    const std::vector<Case> cases = {
+        {"its key range, as verify reports it", bad_first, std::nullopt},  // `to` from verify below
+        {"from inside the previous chunk to inside the next", ns(bars[2 * kRows - 5].ts), ns(bars[3 * kRows + 5].ts)},
+        {"everything from it on", bad_first, std::nullopt},
+        {"everything up to its end", std::nullopt, next_first},
+    };
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const auto& c = cases[i];
+        const std::string name = c.name;
+        CAPTURE(name);
+        test::TempDir dir;
+        NaiveSeries oracle;
+        bool exists = false;
+        {
+            auto s = Store::open(dir.path());
+            write_both(s, oracle, exists, batch(key, bars), WriteMode::append);
+        }
+        corrupt_chunk(dir.path(), bad_first);
+        auto s = Store::open(dir.path());
+        const auto problems = s.verify();
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].undecodable);
+        CHECK(ns(problems[0].first) == bad_first);
+        CHECK(ns(problems[0].last) == next_first - kMinuteNs);  // what the keys allow
+        auto to = c.to;
+        if (i == 0) to = ns(problems[0].last) + kMinuteNs;
+        // A range that cuts into the chunk without covering it must decode it: CorruptData
+        // naming the range that would cut it out, and nothing changes.
+        const auto before_gen = s.info(key)->generation;
+        try {
+            s.remove(key, at(bad_first + kMinuteNs), at(next_first));
+            FAIL("no CorruptData");
+        } catch (const CorruptData& e) {
+            const std::string m = e.what();
+            CAPTURE(m);
+            CHECK(m.find("CUT 1m chunk at") != std::string::npos);
+            CHECK(m.find("[" + barstore::format_time(at(bad_first)) + ", " + barstore::format_time(at(next_first)) + ")") !=
+                  std::string::npos);
+        }
+        CHECK(s.info(key)->generation == before_gen);
+        remove_both(s, key, oracle, c.from, to);
+        CHECK(s.verify().empty());
+        check_matches(s, key, oracle, rng, 10);
+        // The cut-out bars can be written again.
+        std::vector<Bar> back;
+        for (const auto& b : bars)
+            if (ns(b.ts) >= c.from.value_or(kLo) && ns(b.ts) < to.value_or(kHi)) back.push_back(b);
+        write_both(s, oracle, exists, batch(key, back), WriteMode::replace);
+        CHECK(diff(rows(s.read(key, at(kLo), at(kHi))), bars) == "");
+        CHECK(s.verify().empty());
+    }
 }

@@ -1,11 +1,13 @@
 // storage/lmdb.cpp: LMDB environment, transactions and cursors with checked results.
 // Guards: an aborted or failed transaction is never reused (LMDB poisons it on error); one
 // environment per store per process; no page of data.mdb is touched before the file is known
-// to hold every page its meta page points to (a shorter file would SIGBUS on first read).
+// to hold every page its meta page points to (a shorter file would SIGBUS on first read);
+// writers serialise on data.mdb itself and build on its newest commit, whatever lock.mdb says.
 #include "storage/lmdb.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -185,37 +187,115 @@ Env::Env(const std::filesystem::path& dir, const EnvOptions& opts) : path_(dir),
     struct stat data {};
     const std::uint64_t data_bytes = ::stat((dir / "data.mdb").c_str(), &data) == 0 ? data.st_size : 0;
     const std::uint64_t floor_bytes = data_bytes + (std::uint64_t{256} << 20);
+    // NOTLS: read transactions are tied to the Txn object, not the thread, so engines may
+    // hold several Store objects and read from any thread.
+    const unsigned flags = MDB_NOTLS | (read_only_ ? MDB_RDONLY : 0u);
     for (std::uint64_t map_bytes = opts.map_size_bytes;; map_bytes /= 4) {
-        check(mdb_env_create(&env_), path_, "mdb_env_create");
-        try {
-            check(mdb_env_set_maxdbs(env_, 8), path_, "mdb_env_set_maxdbs");
-            check(mdb_env_set_maxreaders(env_, opts.max_readers), path_, "mdb_env_set_maxreaders");
-            // Read-only environments take the size the writer recorded, unless that did not fit.
-            if (!read_only_ || map_bytes != opts.map_size_bytes)
-                check(mdb_env_set_mapsize(env_, map_bytes), path_, "mdb_env_set_mapsize");
-            // NOTLS: read transactions are tied to the Txn object, not the thread, so engines may
-            // hold several Store objects and read from any thread.
-            const unsigned flags = MDB_NOTLS | (read_only_ ? MDB_RDONLY : 0u);
-            const int rc = mdb_env_open(env_, dir.c_str(), flags, 0640);
-            if (rc == ENOMEM && map_bytes / 4 >= floor_bytes) {
-                mdb_env_close(env_);  // LMDB: a failed mdb_env_open leaves only mdb_env_close
-                env_ = nullptr;
-                continue;
-            }
-            check(rc, path_, "mdb_env_open");
-            check_file_size(env_, path_);
-            // A reader that died (kill -9) leaves a slot that would pin old pages forever.
-            int dead = 0;
-            check(mdb_reader_check(env_, &dead), path_, "mdb_reader_check");
-        } catch (...) {
-            mdb_env_close(env_);
-            throw;
+        // Read-only environments take the size the writer recorded, unless that did not fit.
+        const bool set_size = !read_only_ || map_bytes != opts.map_size_bytes;
+        const int rc = open_mdb(set_size ? map_bytes : 0, flags, opts.max_readers);
+        if (rc == MDB_SUCCESS) break;
+        if (map_bytes / 4 < floor_bytes) throw_mdb(rc, path_, "mdb_env_open");
+    }
+    try {
+        int fd = -1;
+        check(mdb_env_get_fd(env_, &fd), path_, "mdb_env_get_fd");
+        struct stat mapped {};
+        if (::fstat(fd, &mapped) != 0) throw IoError(dir.string() + ": fstat data.mdb: " + errno_text(errno));
+        data_dev_ = mapped.st_dev;
+        data_ino_ = mapped.st_ino;
+        if (!read_only_) {
+            // A descriptor of our own for the writers' flock: LMDB's may be replaced by reopen().
+            write_lock_fd_ = ::open((dir / "data.mdb").c_str(), O_RDONLY | O_CLOEXEC);
+            struct stat locked {};
+            if (write_lock_fd_ < 0 || ::fstat(write_lock_fd_, &locked) != 0)
+                throw IoError(dir.string() + ": open data.mdb: " + errno_text(errno));
+            if (locked.st_dev != data_dev_ || locked.st_ino != data_ino_)
+                throw IoError(dir.string() + ": data.mdb was replaced while the store was being opened; open it again");
         }
-        break;
+    } catch (...) {
+        if (write_lock_fd_ >= 0) ::close(write_lock_fd_);
+        mdb_env_close(env_);
+        throw;
     }
 }
 
-Env::~Env() { mdb_env_close(env_); }
+int Env::open_mdb(std::uint64_t map_bytes, unsigned flags, unsigned max_readers) const {
+    check(mdb_env_create(&env_), path_, "mdb_env_create");
+    try {
+        check(mdb_env_set_maxdbs(env_, 8), path_, "mdb_env_set_maxdbs");
+        check(mdb_env_set_maxreaders(env_, max_readers), path_, "mdb_env_set_maxreaders");
+        if (map_bytes != 0) check(mdb_env_set_mapsize(env_, map_bytes), path_, "mdb_env_set_mapsize");
+        const int rc = mdb_env_open(env_, path_.c_str(), flags, 0640);
+        if (rc == ENOMEM) {
+            mdb_env_close(env_);  // LMDB: a failed mdb_env_open leaves only mdb_env_close
+            env_ = nullptr;
+            return rc;
+        }
+        check(rc, path_, "mdb_env_open");
+        check_file_size(env_, path_);
+        // A reader that died (kill -9) leaves a slot that would pin old pages forever.
+        int dead = 0;
+        check(mdb_reader_check(env_, &dead), path_, "mdb_reader_check");
+    } catch (...) {
+        mdb_env_close(env_);
+        env_ = nullptr;
+        throw;
+    }
+    return MDB_SUCCESS;
+}
+
+void Env::reopen() const {
+    std::unique_lock lock(remap_mutex_, std::defer_lock);
+    if (!lock.try_lock_for(std::chrono::seconds(10)))
+        throw IoError(path_.string() + ": lock.mdb was deleted or replaced while this process had the store open, "
+                                       "and this process kept transactions open for 10 s, so it cannot move to the "
+                                       "new one; nothing was written; retry");
+    MDB_envinfo info{};
+    check(mdb_env_info(env_, &info), path_, "mdb_env_info");
+    unsigned flags = 0, max_readers = 0;
+    check(mdb_env_get_flags(env_, &flags), path_, "mdb_env_get_flags");
+    check(mdb_env_get_maxreaders(env_, &max_readers), path_, "mdb_env_get_maxreaders");
+    mdb_env_close(env_);
+    env_ = nullptr;  // Txn refuses to begin on a closed environment should the reopen fail
+    const int rc = open_mdb(info.me_mapsize, flags, max_readers);
+    if (rc != MDB_SUCCESS) throw_mdb(rc, path_, "mdb_env_open");
+    auto fail = [&](const std::string& why) {
+        mdb_env_close(env_);
+        env_ = nullptr;
+        throw IoError(path_.string() + ": lock.mdb was deleted or replaced while this process had the store open, "
+                                       "and reopening the store failed (" + why + "); nothing was written; open "
+                                       "the store again");
+    };
+    int fd = -1;
+    struct stat mapped {};
+    if (mdb_env_get_fd(env_, &fd) != 0 || ::fstat(fd, &mapped) != 0) fail("fstat data.mdb");
+    if (mapped.st_dev != data_dev_ || mapped.st_ino != data_ino_) fail("data.mdb was replaced too");
+    // Tables opened in committed transactions keep their handles; opened again in the same
+    // order in a fresh environment, LMDB hands out the same numbers, which Stores hold.
+    std::lock_guard names(dbi_names_mutex_);
+    if (dbi_names_.empty()) return;
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn) != 0) fail("mdb_txn_begin");
+    for (const auto& [dbi, name] : dbi_names_) {
+        MDB_dbi got = 0;
+        if (mdb_dbi_open(txn, name.c_str(), 0, &got) != 0 || got != dbi) {
+            mdb_txn_abort(txn);
+            fail("table '" + name + "' did not get its handle back");
+        }
+    }
+    if (mdb_txn_commit(txn) != 0) fail("mdb_txn_commit");
+}
+
+void Env::note_dbi(MDB_dbi dbi, const std::string& name) const {
+    std::lock_guard lock(dbi_names_mutex_);
+    dbi_names_[dbi] = name;
+}
+
+Env::~Env() {
+    if (env_) mdb_env_close(env_);
+    if (write_lock_fd_ >= 0) ::close(write_lock_fd_);  // also drops the flock, should it be held
+}
 
 void Env::adopt_map_size() const {
     std::unique_lock lock(remap_mutex_, std::defer_lock);
@@ -237,11 +317,9 @@ std::shared_ptr<Env> open_env(const std::filesystem::path& dir, const EnvOptions
         if (open) {
             // Same directory; is it still the same data.mdb (not deleted and recreated)? If
             // not, the old environment lives on for its Stores and this store gets its own.
-            int fd = -1;
-            struct stat mapped {}, on_disk {};
-            const bool same = mdb_env_get_fd(open->get(), &fd) == 0 && ::fstat(fd, &mapped) == 0 &&
-                              ::stat((dir / "data.mdb").c_str(), &on_disk) == 0 &&
-                              mapped.st_dev == on_disk.st_dev && mapped.st_ino == on_disk.st_ino;
+            struct stat on_disk {};
+            const bool same = ::stat((dir / "data.mdb").c_str(), &on_disk) == 0 &&
+                              open->data_file() == std::make_pair(on_disk.st_dev, on_disk.st_ino);
             if (same) {
                 if (open->read_only() && !opts.read_only)
                     throw InvalidInput(dir.string() + ": already open read-only in this process; close those "
@@ -261,29 +339,87 @@ std::shared_ptr<Env> open_env(const std::filesystem::path& dir, const EnvOptions
     return env;
 }
 
-Txn::Txn(const Env& env, bool read_only) : env_(env), remap_lock_(env.remap_mutex_) {
+Txn::Txn(const Env& env, bool read_only) : env_(env), remap_lock_(env.remap_mutex_, std::defer_lock) {
     const unsigned flags = read_only ? MDB_RDONLY : 0;
-    int rc = mdb_txn_begin(env.get(), nullptr, flags, &txn_);
+    if (!read_only) {
+        write_lock_ = std::unique_lock(env.write_mutex_);
+        if (env.write_lock_fd_ >= 0) {
+            while (::flock(env.write_lock_fd_, LOCK_EX) != 0)
+                if (errno != EINTR) throw IoError(env.path().string() + ": flock data.mdb: " + errno_text(errno));
+            flocked_ = true;
+        }
+    }
+    try {
+        remap_lock_.lock();
+        int rc = begin(flags);
+        if (rc == MDB_SUCCESS && !read_only && behind_data_file()) {
+            // Another process committed through another lock.mdb (this one was deleted or
+            // replaced): LMDB would build on the older commit and overwrite the newer one.
+            // The flock keeps that process out until this transaction ends.
+            mdb_txn_abort(txn_);
+            txn_ = nullptr;
+            remap_lock_.unlock();
+            env.reopen();
+            remap_lock_.lock();
+            rc = begin(flags);
+            if (rc == MDB_SUCCESS && behind_data_file()) {
+                mdb_txn_abort(txn_);
+                txn_ = nullptr;
+                throw IoError(env.path().string() + ": a write would start from an older commit than data.mdb's "
+                                                    "newest, even after reopening lock.mdb; nothing was written");
+            }
+        }
+        if (rc != MDB_SUCCESS) {
+            txn_ = nullptr;
+            throw_mdb(rc, env.path(), "mdb_txn_begin");
+        }
+    } catch (...) {
+        unlock_writer();
+        throw;
+    }
+}
+
+int Txn::begin(unsigned flags) {
+    if (!env_.env_)
+        throw IoError(env_.path().string() + ": the store's environment could not be reopened; open the store again");
+    int rc = mdb_txn_begin(env_.get(), nullptr, flags, &txn_);
     if (rc == MDB_MAP_RESIZED) {
         remap_lock_.unlock();
-        env.adopt_map_size();
+        env_.adopt_map_size();
         remap_lock_.lock();
-        rc = mdb_txn_begin(env.get(), nullptr, flags, &txn_);
+        rc = mdb_txn_begin(env_.get(), nullptr, flags, &txn_);
     }
-    if (rc != MDB_SUCCESS) {
-        txn_ = nullptr;
-        throw_mdb(rc, env.path(), "mdb_txn_begin");
+    return rc;
+}
+
+bool Txn::behind_data_file() const {
+    // mdb_env_info reads both meta pages of data.mdb and reports the newer: the last commit,
+    // whichever lock file its writer used. A write transaction's id is its base's plus one.
+    MDB_envinfo info{};
+    check(mdb_env_info(env_.get(), &info), env_.path(), "mdb_env_info");
+    return mdb_txn_id(txn_) != info.me_last_txnid + 1;
+}
+
+void Txn::unlock_writer() noexcept {
+    if (flocked_) {
+        ::flock(env_.write_lock_fd_, LOCK_UN);
+        flocked_ = false;
     }
+    if (write_lock_.owns_lock()) write_lock_.unlock();
 }
 
 Txn::~Txn() {
     if (txn_) mdb_txn_abort(txn_);
+    unlock_writer();
 }
 
 void Txn::commit() {
     MDB_txn* t = txn_;
     txn_ = nullptr;  // LMDB frees the txn even when commit fails
-    check(mdb_txn_commit(t), env_.path(), "mdb_txn_commit");
+    const int rc = mdb_txn_commit(t);
+    unlock_writer();  // the meta page is written (or nothing is): the next writer may start
+    check(rc, env_.path(), "mdb_txn_commit");
+    for (const auto& [dbi, name] : opened_dbis_) env_.note_dbi(dbi, name);
 }
 
 MDB_dbi Txn::open_db(const char* name, bool create) {
@@ -301,6 +437,7 @@ MDB_dbi Txn::open_db(const char* name, bool create) {
         throw NotFound(env_.path().string() + ": not a barstore store (no '" + name + "' table)");
     }
     check(rc, env_.path(), "mdb_dbi_open");
+    opened_dbis_.emplace_back(dbi, name);
     return dbi;
 }
 

@@ -3,10 +3,12 @@
 // One environment per store per process (open_env), as LMDB requires (docs/reliability.md).
 #pragma once
 #include <lmdb.h>
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,6 +16,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace barstore::storage {
 
@@ -50,25 +54,51 @@ public:
     ~Env();
     Env(const Env&) = delete;
     Env& operator=(const Env&) = delete;
+    /// Valid while a Txn of this environment is alive (reopen() may replace it otherwise).
     MDB_env* get() const { return env_; }
     const std::filesystem::path& path() const { return path_; }
     bool read_only() const { return read_only_; }
+    /// data.mdb's device and inode: the file this environment maps, for its whole life.
+    std::pair<dev_t, ino_t> data_file() const { return {data_dev_, data_ino_}; }
     /// mdb_dbi_open must not run in two transactions of one environment at once; hold this
     /// from the transaction that opens tables until it ends.
     std::mutex& dbi_mutex() const { return dbi_mutex_; }
 
 private:
     friend class Txn;
+    /// Remembers that `dbi` names table `name` (its transaction committed, so LMDB keeps the
+    /// handle), so that a reopen hands out the same handle for it.
+    void note_dbi(MDB_dbi dbi, const std::string& name) const;
     /// After MDB_MAP_RESIZED (another process grew the map): adopt the new size. LMDB allows
     /// that only with no transaction of this environment alive, which remap_mutex_ guarantees.
     void adopt_map_size() const;
+    /// Opens env_ on path_; `map_bytes` 0 keeps LMDB's default (the size the file records).
+    /// Returns ENOMEM (env_ closed) when the map did not fit, for the caller to try a smaller one.
+    int open_mdb(std::uint64_t map_bytes, unsigned flags, unsigned max_readers) const;
+    /// After a write began from an older commit than data.mdb's newest (lock.mdb was deleted
+    /// or replaced, so this process and another use different lock files): close and reopen
+    /// the environment, which then uses the lock file now in the directory, and open the same
+    /// tables under the same handles. Needs no transaction of this environment alive.
+    void reopen() const;
 
-    MDB_env* env_ = nullptr;
+    mutable MDB_env* env_ = nullptr;  // replaced only by reopen(), while no Txn is alive
     std::filesystem::path path_;
     bool read_only_;
+    /// data.mdb's identity, fixed at open: a reopen must map the same file.
+    dev_t data_dev_ = 0;
+    ino_t data_ino_ = 0;
     mutable std::mutex dbi_mutex_;
-    /// Every Txn holds it shared for its whole life; adopt_map_size takes it exclusively.
+    /// Every Txn holds it shared for its whole life; adopt_map_size and reopen take it exclusively.
     mutable std::shared_timed_mutex remap_mutex_;
+    /// Writers serialise on an flock of data.mdb (write_lock_fd_, a descriptor of our own),
+    /// not only on LMDB's writer mutex, which lives in lock.mdb and so is no lock at all between
+    /// processes that opened different lock.mdb files (docs/reliability.md, "Writers serialise"). flock
+    /// locks belong to the open file description, which all threads share, so write_mutex_
+    /// serialises the threads first: always write_mutex_, then the flock, then remap_mutex_.
+    int write_lock_fd_ = -1;
+    mutable std::mutex write_mutex_;
+    mutable std::mutex dbi_names_mutex_;
+    mutable std::map<MDB_dbi, std::string> dbi_names_;
 };
 
 /// The process's environment for the store in `dir`, opened on first use and shared by every
@@ -101,6 +131,8 @@ private:
 
 /// A transaction that aborts unless committed; a failed commit leaves nothing half-written.
 /// A failed put/commit is never retried on the same MDB_txn: the caller starts a new Txn.
+/// A write transaction holds the store's writer lock (an flock of data.mdb) from before it
+/// begins until it commits or aborts, and always starts from data.mdb's newest commit.
 class Txn {
 public:
     Txn(const Env& env, bool read_only);
@@ -118,7 +150,17 @@ public:
     bool del(MDB_dbi db, std::span<const std::byte> key);
 
 private:
+    /// mdb_txn_begin; for a write, also checks it starts from data.mdb's newest commit.
+    int begin(unsigned flags);
+    /// Whether this write transaction starts from an older commit than data.mdb's newest.
+    bool behind_data_file() const;
+    void unlock_writer() noexcept;
+
     const Env& env_;
+    std::vector<std::pair<MDB_dbi, std::string>> opened_dbis_;  // noted with the Env on commit
+    // Acquired in this order (see Env::write_mutex_), released in reverse.
+    std::unique_lock<std::mutex> write_lock_;
+    bool flocked_ = false;
     std::shared_lock<std::shared_timed_mutex> remap_lock_;
     MDB_txn* txn_ = nullptr;
 };

@@ -1,6 +1,7 @@
 // store/store.cpp: the series catalog and chunk tables on top of storage/ and codec/.
 // Invariants: every chunk of a series but the last holds exactly kChunkRows bars; chunk keys,
-// catalog rows and first/last ts always agree; each write is one LMDB transaction.
+// catalog rows and first/last ts always agree; each write is one LMDB transaction. Every write,
+// replace and removal is one splice (Impl::splice), which never decodes a chunk it removes whole.
 #include "barstore/store.hpp"
 
 #include <sys/stat.h>
@@ -26,6 +27,8 @@ using storage::Cursor;
 using storage::Txn;
 using i64 = std::int64_t;
 using u64 = std::uint64_t;
+constexpr i64 kMinTs = std::numeric_limits<i64>::min();
+constexpr i64 kMaxTs = std::numeric_limits<i64>::max();
 
 constexpr std::uint32_t kStoreFormat = 1;
 constexpr std::uint16_t kCatalogRecordVersion = 1;
@@ -148,8 +151,13 @@ struct Store::Impl {
         }
         const auto fmt = txn.get(meta, bytes_of("format_version"));
         if (fmt) {
-            if (fmt->size() != 4 || get_le<std::uint32_t>(fmt->data()) != kStoreFormat)
-                throw CorruptData(dir.string() + ": unsupported store format version");
+            if (fmt->size() != 4)
+                throw CorruptData(dir.string() + ": the store's format_version record is " + std::to_string(fmt->size()) +
+                                  " bytes, not 4: not a barstore store, or a damaged one");
+            if (const auto found = get_le<std::uint32_t>(fmt->data()); found != kStoreFormat)
+                throw CorruptData(dir.string() + ": store format version " + std::to_string(found) +
+                                  ", but this barstore reads only version " + std::to_string(kStoreFormat) +
+                                  (found > kStoreFormat ? " (written by a newer barstore: upgrade)" : ""));
         } else if (!o.read_only) {
             std::array<std::byte, 4> v{};
             put_le(v.data(), kStoreFormat);
@@ -204,7 +212,148 @@ struct Store::Impl {
     }
 
     void write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation);
+    u64 splice(Txn& txn, const SeriesKey& key, CatalogRecord& rec, i64 lo, i64 hi, const BarColumns& incoming,
+               int price_k, int volume_k);
 };
+
+/// Removes the stored bars of `rec`'s series with ts in [lo, hi] (inclusive) and puts `incoming`
+/// (sorted, all in [lo, hi], possibly empty) in their place; with price_k/volume_k > 0 every
+/// kept stored bar is scaled up by that many decimals. Updates rec's rows, chunks, bytes and
+/// first/last ts (not its generation or scale); returns how many stored bars went.
+///
+/// Keys alone say which chunks to touch: chunk c's bars lie in [its key, the next chunk's key),
+/// the last chunk's end at the catalog's last ts, and every chunk but the last holds kChunkRows
+/// bars. A chunk wholly inside [lo, hi] is deleted without being read, so a chunk that fails its
+/// checksum can be cut out by removing or replacing its range. Decoded are only the chunks that
+/// straddle lo or hi, and chunks after the range until the rewritten bars fill whole chunks
+/// (stored chunks from there on are still full and in order, so they stay as they are); with a
+/// rescale, every kept chunk.
+u64 Store::Impl::splice(Txn& txn, const SeriesKey& key, CatalogRecord& rec, i64 lo, i64 hi,
+                        const BarColumns& incoming, int price_k, int volume_k) {
+    const bool rescale = price_k > 0 || volume_k > 0;
+    std::vector<i64> starts;
+    {
+        Cursor cur(txn, chunks);
+        const auto series_start = storage::chunk_key(rec.series_id, kMinTs);
+        MDB_val k = storage::as_val(series_start), v{};
+        for (bool ok = rec.rows > 0 && cur.move(MDB_SET_RANGE, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
+            if (k.mv_size != 12) break;
+            const auto parts = storage::parse_chunk_key(storage::as_bytes(k));
+            if (parts.series_id != rec.series_id) break;
+            starts.push_back(parts.first_ts);
+        }
+    }
+    const std::size_t n = starts.size();
+    if (n != rec.chunks || (n > 0) != (rec.rows > 0) || rec.rows > n * codec::kChunkRows ||
+        (n > 0 && rec.rows <= (n - 1) * codec::kChunkRows))
+        throw CorruptData(describe(key) + ": catalog says " + std::to_string(rec.rows) + " bars in " +
+                          std::to_string(rec.chunks) + " chunks of " + std::to_string(codec::kChunkRows) +
+                          " bars but the last, found " + std::to_string(n) + " chunks");
+    const u64 last_chunk_rows = n > 0 ? rec.rows - (n - 1) * codec::kChunkRows : 0;
+    auto rows_of = [&](std::size_t c) -> u64 { return c + 1 < n ? codec::kChunkRows : last_chunk_rows; };
+    // Every bar of chunk c is at or before t.
+    auto ends_by = [&](std::size_t c, i64 t) { return c + 1 < n ? starts[c + 1] - 1 <= t : rec.last_ts <= t; };
+    auto value_of = [&](std::size_t c) {
+        const auto v = txn.get(chunks, storage::chunk_key(rec.series_id, starts[c]));
+        if (!v) throw CorruptData(describe(key) + ": chunk at " + format_time(Timestamp{Duration{starts[c]}}) + " vanished");
+        return *v;
+    };
+    // A corrupt chunk we had to read: say which range cuts it out.
+    auto decode_or_explain = [&](std::size_t c, BarColumns& out) {
+        try {
+            decode(value_of(c), key, starts[c], out);
+        } catch (const CorruptData& e) {
+            const std::string span = c + 1 < n ? "[" + format_time(Timestamp{Duration{starts[c]}}) + ", " +
+                                                     format_time(Timestamp{Duration{starts[c + 1]}}) + ")"
+                                               : "[" + format_time(Timestamp{Duration{starts[c]}}) + ", " +
+                                                     format_time(Timestamp{Duration{rec.last_ts}}) + "]";
+            throw CorruptData(std::string(e.what()) + "; its bars lie in " + span +
+                              ": remove or replace all of that range to cut it out");
+        }
+    };
+
+    // The first chunk with a bar at or after lo; the chunks before it are full (each has a
+    // successor) and stay, except a partial last chunk that new bars after it must top up.
+    std::size_t first = 0;
+    if (lo != kMinTs)
+        while (first < n && ends_by(first, lo - 1)) ++first;
+    std::size_t rewrite_from = rescale ? 0 : first;
+    if (!rescale && first == n && n > 0 && !incoming.empty() && last_chunk_rows != codec::kChunkRows)
+        rewrite_from = n - 1;
+
+    BarColumns head, tail;  // kept stored bars before lo, and after hi, in rewritten chunks
+    thread_local BarColumns piece;
+    u64 removed = 0, deleted_bytes = 0;
+    std::size_t c = rewrite_from;
+    auto drop = [&](std::size_t at) {
+        deleted_bytes += value_of(at).size();
+        txn.del(chunks, storage::chunk_key(rec.series_id, starts[at]));
+    };
+    for (; c < n && starts[c] <= hi; ++c) {
+        if (starts[c] >= lo && ends_by(c, hi)) {
+            removed += rows_of(c);  // wholly inside: never read
+        } else {
+            piece.clear();
+            decode_or_explain(c, piece);
+            const auto a = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), lo) - piece.ts.begin());
+            const auto b = static_cast<std::size_t>(std::upper_bound(piece.ts.begin(), piece.ts.end(), hi) - piece.ts.begin());
+            head.append(piece, 0, a);
+            removed += b - a;
+            tail.append(piece, b, piece.size());
+        }
+        drop(c);
+    }
+    // Chunks after the range, until the rewritten bars end on a chunk boundary.
+    for (; c < n && (rescale || (head.size() + incoming.size() + tail.size()) % codec::kChunkRows != 0); ++c) {
+        decode_or_explain(c, tail);
+        drop(c);
+    }
+    if (rescale) {
+        scale_up(head, price_k, volume_k, key);
+        scale_up(tail, price_k, volume_k, key);
+    }
+
+    // merged = kept stored bars before the range, the new bars, kept stored bars after it.
+    BarColumns merged_copy;
+    const BarColumns* merged_ptr = &incoming;  // a fresh series or a full last chunk: no copy
+    if (!head.empty() || !tail.empty()) {
+        merged_copy.reserve(head.size() + incoming.size() + tail.size());
+        merged_copy.append(head, 0, head.size());
+        merged_copy.append(incoming, 0, incoming.size());
+        merged_copy.append(tail, 0, tail.size());
+        merged_ptr = &merged_copy;
+    }
+    const BarColumns& merged = *merged_ptr;
+    const auto encoded = encode_all(merged);
+    u64 added_bytes = 0;
+    for (std::size_t e = 0; e < encoded.size(); ++e) {
+        txn.put(chunks, storage::chunk_key(rec.series_id, merged.ts[e * codec::kChunkRows]), encoded[e]);
+        added_bytes += encoded[e].size();
+    }
+
+    // Chunks [0, rewrite_from) and [c, n) are untouched.
+    const u64 kept_after_rows = c < n ? (n - c - 1) * codec::kChunkRows + last_chunk_rows : 0;
+    if (rewrite_from == 0) rec.first_ts = !merged.empty() ? merged.ts.front() : c < n ? starts[c] : 0;
+    if (c < n) {
+        // The series' last chunk is kept, and with it the last bar.
+    } else if (!merged.empty()) {
+        rec.last_ts = merged.ts.back();
+    } else if (rewrite_from > 0) {
+        // The range took everything from a chunk boundary on: the last kept chunk's header
+        // (checked against its checksum) names its last bar.
+        try {
+            rec.last_ts = codec::read_chunk_header(value_of(rewrite_from - 1), true).last_ts;
+        } catch (const CorruptData& e) {
+            rethrow_naming(e, key, starts[rewrite_from - 1]);
+        }
+    } else {
+        rec.last_ts = 0;
+    }
+    rec.rows = rewrite_from * codec::kChunkRows + merged.size() + kept_after_rows;
+    rec.chunks = rewrite_from + encoded.size() + (n - c);
+    rec.stored_bytes = rec.stored_bytes - deleted_bytes + added_bytes;
+    return removed;
+}
 
 void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation) {
     const SeriesKey& key = batch.key;
@@ -246,78 +395,13 @@ void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode
                            format_time(Timestamp{Duration{rec.last_ts}}) + "); first new bar is " +
                            format_time(Timestamp{Duration{in_first}}) + " (use --replace to overwrite)");
 
-    // Rewrite from the first chunk the new bars touch; chunks before it stay as they are.
-    // Keys alone say where chunks start: no chunk is read to decide.
-    std::vector<i64> chunk_starts;
-    storage::Cursor cur(txn, chunks);
-    const auto series_start = storage::chunk_key(rec.series_id, std::numeric_limits<i64>::min());
-    MDB_val k = storage::as_val(series_start), v{};
-    for (bool ok = rec.rows > 0 && cur.move(MDB_SET_RANGE, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
-        if (k.mv_size != 12) break;
-        const auto parts = storage::parse_chunk_key(storage::as_bytes(k));
-        if (parts.series_id != rec.series_id) break;
-        chunk_starts.push_back(parts.first_ts);
-    }
-    if (chunk_starts.size() != rec.chunks)
-        throw CorruptData(describe(key) + ": catalog says " + std::to_string(rec.chunks) + " chunks, found " +
-                          std::to_string(chunk_starts.size()));
-    std::size_t keep_chunks = chunk_starts.size();
-    if (rescale_stored) {
-        keep_chunks = 0;
-    } else if (mode == WriteMode::replace) {
-        // The last chunk starting at or before the first new bar may hold bars to replace.
-        const auto it = std::upper_bound(chunk_starts.begin(), chunk_starts.end(), in_first);
-        keep_chunks = it == chunk_starts.begin() ? 0 : static_cast<std::size_t>(it - chunk_starts.begin()) - 1;
-    } else if (rec.rows % codec::kChunkRows != 0) {
-        keep_chunks = chunk_starts.size() - 1;  // top up the partial last chunk
-    }
-
-    // Decode and delete every chunk from keep_chunks on.
-    BarColumns tail;
-    u64 deleted_bytes = 0;
-    if (keep_chunks < chunk_starts.size()) {
-        const auto from = storage::chunk_key(rec.series_id, chunk_starts[keep_chunks]);
-        k = storage::as_val(from);
-        for (bool ok = cur.move(MDB_SET_KEY, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
-            if (k.mv_size != 12) break;
-            const auto parts = storage::parse_chunk_key(storage::as_bytes(k));
-            if (parts.series_id != rec.series_id) break;
-            decode(storage::as_bytes(v), key, parts.first_ts, tail);
-            deleted_bytes += v.mv_size;
-            cur.del();  // LMDB then makes MDB_NEXT return the item after the deleted one
-        }
-    }
-    if (rescale_stored)
-        scale_up(tail, target.price_decimals - rec.scale.price_decimals,
-                 target.volume_decimals - rec.scale.volume_decimals, key);
-
-    // merged = stored bars before the new range, the new bars, stored bars after it.
-    BarColumns merged_copy;
-    const BarColumns* merged_ptr = &incoming;  // a fresh series or a full last chunk: no copy
-    if (!tail.empty()) {
-        const auto before = static_cast<std::size_t>(std::lower_bound(tail.ts.begin(), tail.ts.end(), in_first) - tail.ts.begin());
-        const auto after = static_cast<std::size_t>(std::upper_bound(tail.ts.begin(), tail.ts.end(), in_last) - tail.ts.begin());
-        merged_copy.reserve(before + incoming.size() + (tail.size() - after));
-        merged_copy.append(tail, 0, before);
-        merged_copy.append(incoming, 0, incoming.size());
-        merged_copy.append(tail, after, tail.size());
-        merged_ptr = &merged_copy;
-    }
-    const BarColumns& merged = *merged_ptr;
-
-    const auto encoded = encode_all(merged);
-    u64 added_bytes = 0;
-    for (std::size_t c = 0; c < encoded.size(); ++c) {
-        const auto ck = storage::chunk_key(rec.series_id, merged.ts[c * codec::kChunkRows]);
-        txn.put(chunks, ck, encoded[c]);
-        added_bytes += encoded[c].size();
-    }
-    const u64 kept_rows = keep_chunks * codec::kChunkRows;
-    if (keep_chunks == 0) rec.first_ts = merged.ts.front();
-    rec.rows = kept_rows + merged.size();
-    rec.chunks = keep_chunks + encoded.size();
-    rec.stored_bytes = rec.stored_bytes - deleted_bytes + added_bytes;
-    rec.last_ts = merged.ts.back();
+    // Stored bars are aligned to the base (check_bars, verify), so none lies strictly between
+    // in_last and in_last + base: [in_first, in_last + base - 1] holds the same stored bars as
+    // [in_first, in_last], and a chunk ending right before the next aligned time is wholly inside.
+    const i64 base = key.base.count();
+    const i64 hi = in_last > kMaxTs - base ? kMaxTs : in_last + base - 1;
+    splice(txn, key, rec, in_first, hi, incoming, rescale_stored ? target.price_decimals - rec.scale.price_decimals : 0,
+           rescale_stored ? target.volume_decimals - rec.scale.volume_decimals : 0);
     rec.scale = target;
     rec.generation = generation;
     txn.put(catalog, storage::catalog_key(key), rec.encode());
@@ -349,6 +433,45 @@ void Store::write(std::span<const SeriesBatch> batches, WriteMode mode) {
     const u64 generation = impl_->counter(txn, "generation", 1);
     for (const auto& b : batches) impl_->write_batch(txn, b, mode, generation);
     txn.commit();
+}
+
+std::uint64_t Store::remove(const SeriesKey& key, std::optional<Timestamp> from, std::optional<Timestamp> to) {
+    if (impl_->env.read_only()) throw InvalidInput(path().string() + ": store opened read-only");
+    if (from && to && *from > *to)
+        throw InvalidInput(describe(key) + ": the range's start " + format_time(*from) + " is after its end " +
+                           format_time(*to));
+    Txn txn(impl_->env, false);
+    auto rec = impl_->record(txn, key);
+    if (!rec) throw NotFound("no series " + describe(key));
+    const auto ck = storage::catalog_key(key);
+    if (!from && !to) {
+        // The whole series: its chunks by key (none is read), its catalog row, its session.
+        {
+            // Closed before the commit: LMDB frees a write transaction's cursors with it.
+            Cursor cur(txn, impl_->chunks);
+            const auto series_start = storage::chunk_key(rec->series_id, kMinTs);
+            MDB_val k = storage::as_val(series_start), v{};
+            for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
+                if (storage::parse_chunk_key(storage::as_bytes(k)).series_id != rec->series_id) break;
+                cur.del();  // LMDB then makes MDB_NEXT return the item after the deleted one
+            }
+        }
+        txn.del(impl_->catalog, ck);
+        if (impl_->have_sessions) txn.del(impl_->sessions, ck);
+        (void)impl_->counter(txn, "generation", 1);  // a write like any other
+        txn.commit();
+        return rec->rows;
+    }
+    const i64 lo = from ? from->time_since_epoch().count() : kMinTs;
+    if (to && to->time_since_epoch().count() == lo) return 0;  // [t, t) is empty
+    const i64 hi = to ? to->time_since_epoch().count() - 1 : kMaxTs;
+    if (rec->rows == 0 || hi < rec->first_ts || lo > rec->last_ts) return 0;
+    const u64 removed = impl_->splice(txn, key, *rec, lo, hi, BarColumns{}, 0, 0);
+    if (removed == 0) return 0;  // the range fell in a gap: the transaction aborts, nothing changes
+    rec->generation = impl_->counter(txn, "generation", 1);
+    txn.put(impl_->catalog, ck, rec->encode());
+    txn.commit();
+    return removed;
 }
 
 std::vector<SeriesInfo> Store::list() const {
@@ -540,9 +663,18 @@ std::vector<VerifyProblem> Store::verify() const {
         u64 rows = 0, n_chunks = 0, bytes = 0, undecodable = 0;
         i64 prev_last = 0;
         BarColumns bars;
+        // An unreadable chunk's bars end before the next chunk's first bar, by at least one
+        // base (bars are aligned to it), or with the series; its entry is completed when that
+        // is known.
+        constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+        std::size_t open_end = kNone;
         for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
             const auto p = storage::parse_chunk_key(storage::as_bytes(k));
             if (p.series_id != rec.series_id) break;
+            if (open_end != kNone) {
+                problems[open_end].last = Timestamp{Duration{p.first_ts - key.base.count()}};
+                open_end = kNone;
+            }
             ++n_chunks;
             bytes += v.mv_size;
             bars.clear();
@@ -550,6 +682,8 @@ std::vector<VerifyProblem> Store::verify() const {
                 codec::decode_chunk(storage::as_bytes(v), bars);
             } catch (const CorruptData& e) {
                 problem(p.first_ts, p.first_ts, e.what());
+                problems.back().undecodable = true;
+                open_end = problems.size() - 1;
                 ++undecodable;
                 continue;
             }
@@ -563,6 +697,7 @@ std::vector<VerifyProblem> Store::verify() const {
             rows += bars.size();
             prev_last = last;
         }
+        if (open_end != kNone) problems[open_end].last = std::max(Timestamp{Duration{rec.last_ts}}, problems[open_end].first);
         if (undecodable > 0) continue;  // the catalog cannot be checked against unreadable chunks
         if (rows != rec.rows || n_chunks != rec.chunks || bytes != rec.stored_bytes)
             problem(rec.first_ts, rec.last_ts, "catalog counts (rows, chunks, bytes) do not match the chunks");

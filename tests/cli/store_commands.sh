@@ -10,7 +10,7 @@ for i in $(seq 0 9); do printf '2024-01-02 10:0%d:00,1.5,2,1,1.25,%d\n' "$i" "$i
 # Flip one byte inside the chunk (found by its magic) and verify again.
 off=$(grep -obUaP 'BSCK' "$db/data.mdb" | head -1 | cut -d: -f1)
 printf '\xff' | dd of="$db/data.mdb" bs=1 seek=$((off + 40)) conv=notrunc status=none
-"$BARSTORE" verify --db "$db"; echo "verify: exit $?"
+"$BARSTORE" verify --db "$db" | sed "s|$PWD/||"; echo "verify: exit ${PIPESTATUS[0]}"
 "$BARSTORE" query --db "$db" a >/dev/null 2>err.txt; echo "query: exit $?"
 cat err.txt
 # --replace swaps the bars of the file's range inside one transaction; jsonl prints exact decimals.

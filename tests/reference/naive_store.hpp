@@ -83,4 +83,11 @@ inline bool apply(NaiveSeries& s, bool exists, barstore::Scale batch_scale, std:
     return true;
 }
 
+/// Removes the bars with ts in [from, to); returns how many went.
+inline std::size_t remove(NaiveSeries& s, std::int64_t from, std::int64_t to) {
+    const std::size_t before = s.bars.size();
+    std::erase_if(s.bars, [&](const barstore::Bar& b) { return NaiveSeries::ts(b) >= from && NaiveSeries::ts(b) < to; });
+    return before - s.bars.size();
+}
+
 }  // namespace reference

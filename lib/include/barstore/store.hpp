@@ -45,14 +45,19 @@ struct SeriesInfo {
 
 enum class WriteMode {
     append,   ///< bars must start after the series' last bar
-    replace,  ///< bars replace the stored bars in [first new ts, last new ts]
+    replace,  ///< bars replace the stored bars in [first new ts, last new ts]; stored chunks
+              ///< wholly inside that range are dropped unread, so a corrupt one can be replaced
 };
 
 /// One chunk that failed verification.
 struct VerifyProblem {
     SeriesKey key;
-    Timestamp first{}, last{};  ///< the chunk's time range as its key and header say
+    /// The chunk's time range as its key and header say. For a chunk that cannot be decoded,
+    /// the range the keys allow: from its key to one base before the next chunk's key (or to
+    /// the series' last bar), which remove() or a replace of that range cuts out whole.
+    Timestamp first{}, last{};
     std::string reason;
+    bool undecodable = false;  ///< failed its checksum or header: none of its bars can be read
 };
 
 class Store {
@@ -65,7 +70,8 @@ public:
 
     /// Writes every batch in one LMDB transaction: all of it or nothing. Batches must pass
     /// check_bars. Throws InvalidInput (bars at or before the last bar without replace, a scale
-    /// that cannot be reconciled, a base that differs), StorageFull, IoError.
+    /// that cannot be reconciled, a base that differs), StorageFull, IoError, and CorruptData
+    /// when a stored chunk the write must rewrite (not one it replaces whole) cannot be decoded.
     /// A batch with more decimals than the series has rescales the stored series; one with fewer
     /// is scaled up to the series' decimals (docs/format.md, "Scale").
     void write(std::span<const SeriesBatch> batches, WriteMode mode = WriteMode::append);
@@ -74,6 +80,20 @@ public:
     /// derived from it (aggregates, cache entries keyed by generation) is invalidated.
     /// Throws NotFound for an unknown series.
     void set_session(const SeriesKey& key, const Session& session);
+
+    /// Removes bars of one series in one write transaction, all or nothing; the generation
+    /// changes when a bar goes. Without `from` and `to`, the whole series: its bars, catalog
+    /// row and session (a later write starts a new series). With either, the bars with ts in
+    /// [from, to) (an absent bound is open), as read() and query's --from/--to count them; the
+    /// series stays, with its decimals and session, even when no bar is left. Chunks wholly in
+    /// the range are dropped unread, so a chunk that fails its checksum can be cut out (and its
+    /// bars written again); only chunks across the range's ends, and after it until the bars
+    /// fill whole chunks again, are decoded. Returns the number of bars removed: 0 (and no
+    /// write) when none lies in the range. Throws NotFound for an unknown series, InvalidInput
+    /// when from > to or the store is read-only, CorruptData (naming the chunk and the range
+    /// that would cut it out) when a chunk that must be decoded cannot be, StorageFull, IoError.
+    std::uint64_t remove(const SeriesKey& key, std::optional<Timestamp> from = std::nullopt,
+                         std::optional<Timestamp> to = std::nullopt);
 
     std::vector<SeriesInfo> list() const;
     std::optional<SeriesInfo> info(const SeriesKey& key) const;
