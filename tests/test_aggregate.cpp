@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregate/binner.hpp"
 #include "barstore/error.hpp"
 #include "barstore/query.hpp"
 #include "barstore/store.hpp"
@@ -470,6 +471,24 @@ TEST_CASE("summed volume never wraps: a bin whose sum passes int64 is InvalidInp
     const auto back = barstore::resample(cols(mixed), 1min, 3min);
     REQUIRE(back.size() == 1);
     CHECK(back.volume[0] == kI64Max - 5);
+}
+
+TEST_CASE("an overflowed bin stays overflowed when a later call folds more bars into it") {
+    // The Reader folds a bin in pieces, each call with a fresh overflow list (cache/entry.cpp):
+    // the bin's kVolumeOverflow is then its only mark. 2 x max overflows; adding a third max to
+    // the mark would land back in int64 (max + min = -1 + max) and hand out a wrong volume.
+    const std::int64_t t0 = reference::epoch_ns(2022, 1, 3);
+    const auto in = cols({{t0, 1, 2, 1, 2, kI64Max}, {t0 + kMin, 1, 2, 1, 2, kI64Max}, {t0 + 2 * kMin, 1, 2, 1, 2, kI64Max}});
+    barstore::aggregate::Binner binner(Duration{1min}, Duration{1h}, barstore::Alignment::utc, barstore::Session{}, "V 1m");
+    BarColumns out;
+    std::vector<std::int64_t> ends;
+    for (const auto& [first, last] : {std::pair<std::size_t, std::size_t>{0, 2}, {2, 3}}) {
+        std::vector<std::int64_t> overflowed;  // fresh per call, as the Reader's
+        barstore::aggregate::fold_runs(binner, in, first, last, out, ends, overflowed, [](auto, auto, auto) {});
+        CAPTURE(first);
+        REQUIRE(out.size() == 1);
+        CHECK(out.volume[0] == barstore::aggregate::kVolumeOverflow);
+    }
 }
 
 TEST_CASE("volumes near int64's limit, random timeframes: resample() and query() are exact (128-bit oracle) or InvalidInput") {

@@ -100,7 +100,10 @@ void fold_runs(Binner& binner, const BarColumns& in, std::size_t first, std::siz
             vol += v[j];
         }
         const bool merge = !out.empty() && out.ts.back() == bin.label;
-        const bool was_overflowed = merge && !overflowed.empty() && overflowed.back() == bin.label;
+        // A bin continued from an earlier call may have overflowed there, with its label in that
+        // call's list: its kVolumeOverflow is the mark, and adding to it could land back in range.
+        const bool was_overflowed = merge && ((!overflowed.empty() && overflowed.back() == bin.label) ||
+                                              out.volume.back() == kVolumeOverflow);
         if (merge) vol += out.volume.back();
         const bool overflow = was_overflowed || vol > kMax || vol < kMin;
         const i64 sum = overflow ? kVolumeOverflow : static_cast<i64>(vol);
