@@ -22,7 +22,8 @@ using i64 = std::int64_t;
 struct ReplayArgs {
     std::string db, symbols, timeframes, from, to, step = "1m", budget = "1GiB", spill_dir, spill_budget = "4GiB", align;
     std::size_t bars = 0, history_bars = 5000, lookahead_bars = 1000;
-    std::string bars_text;  // --bars, read by parse_count: CLI11 would wrap "-1" into a size_t
+    // Counts are read by parse_count: CLI11 would wrap "-1" into a size_t.
+    std::string bars_text, history_text, lookahead_text;
     bool no_cache = false, no_spill = false, no_spill_raw = false, json = false;
 };
 
@@ -293,12 +294,14 @@ void setup_replay(CLI::App& app) {
     sub->add_flag("--no-spill", a->no_spill, "Drop evicted entries instead of spilling them");
     sub->add_flag("--no-spill-raw", a->no_spill_raw, "Spill evicted aggregates only; raw windows are re-read from the store");
     sub->add_flag("--no-cache", a->no_cache, "No Reader: every request goes to the cold path (query)");
-    sub->add_option("--history-bars", a->history_bars, "Reader history_bars (default 5000)");
-    sub->add_option("--lookahead-bars", a->lookahead_bars, "Reader lookahead_bars (default 1000)");
+    sub->add_option("--history-bars", a->history_text, "Reader history_bars (default 5000)");
+    sub->add_option("--lookahead-bars", a->lookahead_text, "Reader lookahead_bars (default 1000)");
     sub->add_option("--align", a->align, "session or utc (default: as query)")->check(CLI::IsMember({"session", "utc"}));
     sub->add_flag("--json", a->json, "One JSON object instead of text");
     sub->callback([a] {
         a->bars = parse_count(a->bars_text, "--bars");
+        if (!a->history_text.empty()) a->history_bars = parse_count(a->history_text, "--history-bars");
+        if (!a->lookahead_text.empty()) a->lookahead_bars = parse_count(a->lookahead_text, "--lookahead-bars");
         run_replay(*a);
     });
 }

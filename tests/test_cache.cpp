@@ -5,6 +5,7 @@
 // when it cannot be used), replaced series, a timeframe x market matrix, no
 // look-ahead, and windows that step back over bins whose bars end after the bin does.
 #include <doctest/doctest.h>
+#include <lmdb.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -895,16 +896,31 @@ TEST_CASE("spill: a directory holding a store, or anything else the spill did no
         const auto before = snapshot(dir);
         CHECK(has(refusal(w.store, dir), "data.mdb"));
         CHECK(snapshot(dir) == before);
-        CHECK(Store::open(dir, {.read_only = true}).list().size() == 1);
+        // Still the store's bytes (Store::open itself refuses a directory with a spill marker).
+        CHECK(test::read_text(dir / "data.mdb") == test::read_text(t / "other" / "data.mdb"));
     }
-    SUBCASE("a spill directory a store was then written into (ingest --db SPILL_DIR)") {
+    SUBCASE("a spill directory a store is then written into (ingest --db SPILL_DIR)") {
         const auto dir = t / "spill";
         { Reader r(w.store, options(kUnlimited, 100, 10, dir)); }
-        small_store(dir, seed);
-        const auto before = snapshot(dir);
+        auto before = snapshot(dir);
+        // Store::open refuses it: its data.mdb is the spill's, deleted when a Reader reopens it.
+        CHECK_THROWS_AS(small_store(dir, seed), barstore::InvalidInput);
+        CHECK(snapshot(dir) == before);
+        // A store written there by other means (an older barstore) is refused by the Reader:
+        // the spill's data.mdb then has more than the spill's one table.
+        MDB_env* env = nullptr;
+        REQUIRE(mdb_env_create(&env) == 0);
+        REQUIRE(mdb_env_set_maxdbs(env, 8) == 0);
+        REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0600) == 0);
+        MDB_txn* txn = nullptr;
+        REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+        MDB_dbi dbi = 0;
+        REQUIRE(mdb_dbi_open(txn, "catalog", MDB_CREATE, &dbi) == 0);
+        REQUIRE(mdb_txn_commit(txn) == 0);
+        mdb_env_close(env);
+        before = snapshot(dir);
         CHECK(has(refusal(w.store, dir), "store"));
         CHECK(snapshot(dir) == before);
-        CHECK(Store::open(dir, {.read_only = true}).list().size() == 1);
     }
     SUBCASE("an empty directory, a spill directory and a missing one are fine, and reused") {
         CHECK(refusal(w.store, t.path()) == "no error");

@@ -436,6 +436,12 @@ std::vector<BadCase> bad_cases() {
         {"bad offset", kHead + kRow1 + "2024-01-02T09:31:00+1,1,1,1,1,1\n",
          "t.csv:3: error: unparseable timestamp (expected epoch s/ms/us/ns, 2021-12-31 23:01:00[.ffffff][Z|+01:00], "
          "2021-12-31T23:01:00 or 20110103 090100) (got '2024-01-02T09:31:00+1')"},
+        {"date past the supported range", kHead + "2261-06-01 09:30:00,1,1,1,1,1\n2261-06-01 09:31:00,1,1,1,1,1\n",
+         "t.csv:2: error: timestamp outside the supported range 1679-01-01T00:00:00Z .. 2261-01-01T00:00:00Z "
+         "(docs/time.md) (got '2261-06-01 09:30:00,1,1,1,1,1')"},
+        {"epoch ns past the supported range", kHead + "9200000000000000000,1,1,1,1,1\n9200000060000000000,1,1,1,1,1\n",
+         "t.csv:2: error: timestamp outside the supported range 1679-01-01T00:00:00Z .. 2261-01-01T00:00:00Z "
+         "(docs/time.md) (got '9200000000000000000,1,1,1,1,1')"},
         {"date out of range", kHead + "1492-10-12 09:30:00,1,1,1,1,1\n" + kRow2,
          "t.csv:2: error: timestamp: date outside 1678..2261 (the range of int64 nanoseconds) (got '1492-10-12 09:30:00')"},
         {"epoch out of range", "1704187800,1,1,1,1,1\n99999999999,1,1,1,1,1\n",

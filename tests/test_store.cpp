@@ -347,6 +347,8 @@ TEST_CASE("batches that break bar invariants or key rules throw InvalidInput and
         {"unaligned ts", broken([](auto& b) { b[7].ts += 1s; })},
         {"duplicate ts", broken([](auto& b) { b[8].ts = b[7].ts; })},
         {"backwards ts", broken([](auto& b) { std::swap(b[9].ts, b[10].ts); })},
+        {"ts at the end of the supported range", broken([](auto& b) { b[19].ts = barstore::kEndTime; })},
+        {"ts before the supported range", broken([](auto& b) { b[0].ts = barstore::kMinTime - 1min; })},
         {"empty symbol", batch(SeriesKey{"", 1min}, fresh)},
         {"65-byte symbol", batch(SeriesKey{std::string(65, 'x'), 1min}, fresh)},
         {"control byte in symbol", batch(SeriesKey{"A\nB", 1min}, fresh)},

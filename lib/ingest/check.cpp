@@ -17,6 +17,11 @@ std::optional<BarProblem> check_bars(const BarColumns& b, Duration base) {
         if (b.high[i] < std::max(b.open[i], b.close[i]))
             return BarProblem{i, "high below open or close"};
         if (b.volume[i] < 0) return BarProblem{i, "negative volume"};
+        // A bar outside it could never end (its bin would pass int64) and would block every
+        // later append: refused here, where every writer passes (docs/time.md).
+        if (!in_supported_range(Timestamp{Duration{b.ts[i]}}))
+            return BarProblem{i, "timestamp outside the supported range " + format_time(kMinTime) + " .. " +
+                                     format_time(kEndTime) + " (docs/time.md)"};
         if (base_ns > 0 && b.ts[i] % base_ns != 0)
             return BarProblem{i, "timestamp not aligned to the " + format_timeframe(base) + " timeframe", true};
         if (i > 0 && b.ts[i] == b.ts[i - 1]) return BarProblem{i, "duplicate timestamp"};

@@ -419,6 +419,10 @@ Store Store::open(const std::filesystem::path& dir, StoreOptions opts) {
         if (opts.read_only) throw NotFound(dir.string() + ": no store here");
         if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
             throw IoError(dir.string() + ": cannot create store directory: " + std::strerror(errno));
+    } else if (std::filesystem::exists(dir / "barstore-spill", ec)) {
+        // A Reader's spill directory (docs/cache.md, "The spill directory"): its data.mdb is the
+        // spill's, deleted when a Reader next opens it, so a store written there would be lost.
+        throw InvalidInput(dir.string() + ": a Reader's spill directory (it holds barstore-spill), not a store");
     } else if (opts.read_only && !std::filesystem::exists(dir / "data.mdb")) {
         throw NotFound(dir.string() + ": no store here");
     }

@@ -38,3 +38,5 @@ b=$(r --bars 18446744073709551614 --no-spill | sed 's/.*"checksum":"\([0-9a-f]*\
 c=$(r --bars 18446744073709551614 --no-cache | sed 's/.*"checksum":"\([0-9a-f]*\)".*/\1/')
 [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" = "$c" ] && echo same || echo "differ: $a $b $c"
 run replay --db "$db" --symbols W --timeframes 1m --from 2022-01-03 --to 2022-01-03T00:10:00Z --bars -1
+run replay --db "$db" --symbols W --timeframes 1m --from 2022-01-03 --to 2022-01-03T00:10:00Z --bars 5 --history-bars -1
+run replay --db "$db" --symbols W --timeframes 1m --from 2022-01-03 --to 2022-01-03T00:10:00Z --bars 5 --lookahead-bars -1
