@@ -1,62 +1,25 @@
 // cache/spill.hpp: the spill tier: evicted entries, compressed and checksummed, in a disposable
 // LMDB environment of their own, under a byte budget with LRU deletion, in a directory that is
-// marked as a spill's and never holds anything else. Value layout and directory rules: docs/cache.md.
+// marked as a spill's and never holds anything else. The values: spill_format.hpp; the directory's
+// rules: spill_dir.hpp; both in docs/cache.md.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <list>
 #include <memory>
 #include <span>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
-#include "barstore/reader.hpp"
 #include "cache/entry.hpp"
+#include "cache/lru.hpp"
+#include "cache/spill_format.hpp"
 
 namespace barstore::storage {
 class Env;
 }
 
 namespace barstore::cache {
-
-/// What names an entry: its series at one generation (and session), and the entry within it.
-/// A spilled copy is only ever returned for exactly this name.
-struct EntryId {
-    const SeriesKey* key = nullptr;
-    u64 generation = 0;
-    const std::string* session_text = nullptr;  ///< format_session() of the series' session
-    Kind kind = Kind::raw;
-    i64 tf_ns = 0;
-    Alignment align = Alignment::utc;
-};
-
-/// The LMDB key: symbol, 0x00, be64 base, be64 timeframe, kind, alignment, be64 XXH3 of the
-/// session text, be64 generation. Keys of one series share the first |symbol| + 9 bytes.
-std::string spill_key(const EntryId& id);
-
-/// The value: header, names, overhang list, chunk sizes, then codec chunks of <= kChunkRows
-/// rows (bars; for aggregates also the bins' ends as the ts column of extra chunks).
-std::vector<std::byte> encode_spill(const EntryId& id, const Entry& e);
-/// Fills out's rows and window fields from `value`. Throws CorruptData unless the value is
-/// intact (checksums, sizes, order) and names exactly `id`; `out` is untouched then.
-void decode_spill(std::span<const std::byte> value, const EntryId& id, Entry& out);
-/// Header fields and first/last ts for listing, without decoding the rows.
-SpillEntryInfo describe_spill(std::span<const std::byte> value);
-
-/// Whether `dir` may be a spill directory, reading nothing but names and file identities.
-struct DirCheck {
-    enum Result { ok, refuse, unusable } result = ok;
-    std::string why;      ///< for refuse and unusable: names the directory and the reason
-    bool exists = false;  ///< ok: the directory is there (empty, or a spill directory)
-};
-/// ok: missing, empty (reader.lock alone counts as empty: another Reader is adopting it), or a
-/// spill directory whose data.mdb and lock.mdb are the files its marker records. refuse: not a
-/// directory, `store_dir` itself or a directory holding it (compared by identity, so any
-/// spelling or symlink matches), or anything in it that no spill made. unusable: it cannot even
-/// be read (permissions).
-DirCheck check_spill_dir(const std::filesystem::path& dir, const std::filesystem::path& store_dir);
 
 class SpillTier {
 public:
@@ -90,7 +53,7 @@ public:
     /// Deletes every copy of the series (all generations): after a write to it.
     void drop_series(const SeriesKey& key);
 
-    u64 bytes() const noexcept { return bytes_; }
+    u64 bytes() const noexcept { return lru_.total_cost(); }
     u64 entries() const noexcept { return index_.size(); }
     u64 evictions() const noexcept { return evictions_; }
     u64 errors() const noexcept { return errors_; }
@@ -99,9 +62,10 @@ public:
     const std::string& disabled_reason() const noexcept { return disabled_reason_; }
 
 private:
-    struct Slot {
-        u64 bytes = 0;
-        std::list<std::string>::iterator lru;  ///< in lru_, most recent first
+    /// A value in the environment, as the index knows it: its size is its cost in lru_.
+    struct Copy {
+        LruHook<Copy> lru;
+        const std::string* key = nullptr;  ///< the index's own key (a map node's: stable)
     };
     /// The constructor's work: checks, directory, lock, environment (or disable()).
     void start(const std::filesystem::path& store_dir);
@@ -120,9 +84,9 @@ private:
     std::string disabled_reason_;
     std::unique_ptr<storage::Env> env_;
     unsigned dbi_ = 0;
-    std::unordered_map<std::string, Slot> index_;  ///< authoritative: the env starts empty
-    std::list<std::string> lru_;
-    u64 bytes_ = 0, evictions_ = 0, errors_ = 0;
+    std::unordered_map<std::string, Copy> index_;  ///< authoritative: the env starts empty
+    CostLru<Copy, &Copy::lru> lru_;                ///< every copy in index_; cost: value bytes
+    u64 evictions_ = 0, errors_ = 0;
 };
 
 }  // namespace barstore::cache
