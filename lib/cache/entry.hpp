@@ -1,8 +1,9 @@
 // cache/entry.hpp: one resident entry of the Reader: a raw window of a series' base bars, or the
 // memoized bins of one (timeframe, alignment) with the incremental fold that extends them.
-// The invariants each kind keeps are stated on the fields; reader.cpp and spill.cpp rely on them.
+// The invariants each kind keeps are stated on the fields; the rest of lib/cache relies on them.
 #pragma once
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "aggregate/binner.hpp"
 #include "barstore/query.hpp"
 #include "barstore/types.hpp"
+#include "cache/lru.hpp"
 
 namespace barstore::cache {
 
@@ -62,9 +64,7 @@ struct Entry {
 
     // Bookkeeping owned by the Reader.
     SeriesState* series = nullptr;
-    Entry* lru_prev = nullptr;  ///< towards the most recently used
-    Entry* lru_next = nullptr;  ///< towards the least recently used
-    u64 bytes = 0;              ///< as last accounted
+    LruHook<Entry> lru;  ///< recency in its tier; its cost is the bytes as last accounted
     bool dirty = true;          ///< differs from (or has no) spilled copy
     /// from/to (raw) or the bins (aggregate) describe bars that were read; false for a new entry.
     bool built = false;
@@ -98,5 +98,27 @@ struct Entry {
 private:
     void note_last_bar(i64 label, i64 end, i64 last_ts);
 };
+
+// ---- arithmetic shared by raw windows, aggregates and the budget ----------------------------
+
+inline Timestamp at(i64 t) { return Timestamp{Duration{t}}; }
+inline i64 ns(Timestamp t) { return t.time_since_epoch().count(); }
+
+/// Bars with ts < hi have ended by t (ts + base <= t).
+inline i64 hi_of(i64 t, i64 base) { return t < kMinTs + base ? kMinTs : t - base + 1; }
+
+/// An upper bound on the bars of one series in [a, b): one per base step.
+inline u64 span_bars(i64 a, i64 b, i64 base) {
+    if (b <= a) return 0;
+    return (static_cast<u64>(b) - static_cast<u64>(a)) / static_cast<u64>(base);
+}
+
+/// Trimming waits until this many rows beyond `keep` pile up, so it costs O(1) per step.
+inline std::size_t slack(std::size_t keep) { return keep / 4 + 64; }
+
+/// The first row of e at or after t.
+inline std::size_t lower(const Entry& e, i64 t) {
+    return static_cast<std::size_t>(std::lower_bound(e.bars.ts.begin(), e.bars.ts.end(), t) - e.bars.ts.begin());
+}
 
 }  // namespace barstore::cache

@@ -1,0 +1,100 @@
+// cache/aggregates.cpp: memoized aggregates, built backwards once and extended incrementally.
+// Invariant guarded: an aggregate's bins are exactly resample() of every base bar with ts < to,
+// minus whole bins at the front; a request never sees a bar that ended after its as-of (a step
+// back onto a bin with an overhang rebuilds as of the request).
+#include "cache/aggregates.hpp"
+
+#include <algorithm>
+
+#include "cache/raw_window.hpp"
+
+namespace barstore::cache {
+
+namespace {
+
+u64 ratio_of(const Entry& e) { return static_cast<u64>(std::min<i64>(e.tf_ns / e.base_ns, i64{1} << 20)); }
+
+/// Builds the bins from scratch as of t, with at least n closed ones if the series has them:
+/// reads backwards like query(), growing the read until enough bins are in hand.
+void rebuild(Source& src, const SeriesKey& key, Entry& e, i64 t, std::size_t n) {
+    const i64 hi = hi_of(t, e.base_ns);
+    std::size_t want = (std::max<std::size_t>(n, 1) + 2) * static_cast<std::size_t>(ratio_of(e)) + 1;
+    for (;;) {
+        src.note_read();
+        const BarColumns bars = src.store->read_last(key, want, at(hi));
+        const bool exhausted = bars.size() < want;
+        e.reset_bins();
+        e.fold(bars, 0, bars.size());
+        // Unless the read reached the series' first bar, the oldest bin may lack bars.
+        if (!exhausted) e.drop_front(1);
+        e.at_start = exhausted;
+        if (exhausted || e.closed_at(t) >= n) break;
+        want *= 4;
+    }
+    e.to = hi;
+    e.built = true;
+    e.dirty = true;
+}
+
+/// Folds the base bars in [e.to, hi) into the bins: from the series' raw window, which reads
+/// ahead, and from the store for any part the window does not hold.
+void extend(Source& src, Resident& held, SeriesState& s, Entry& e, i64 hi) {
+    bool created = false, rehydrated = false;
+    Entry& raw = held.raw_entry(s, created, rehydrated);
+    if (rehydrated) ++src.st->spill_hits;
+    reach_raw(src, s.key, raw, e.to, hi);
+    i64 lo = e.to;
+    if (lo < raw.from) {
+        const i64 stop = std::min(raw.from, hi);
+        src.note_read();
+        src.store->scan(s.key, at(lo), at(stop), [&](const BarColumns& piece) { e.fold(piece, 0, piece.size()); });
+        lo = stop;
+    }
+    if (lo < hi) e.fold(raw.bars, lower(raw, lo), lower(raw, hi));
+    e.to = hi;
+    e.dirty = true;
+    settle_raw(src, raw, hi);
+    held.account(raw);
+}
+
+}  // namespace
+
+bool serve_agg(Source& src, Resident& held, SeriesState& s, Entry& e, i64 t, std::size_t n) {
+    const i64 hi = hi_of(t, e.base_ns);
+    e.want = std::max(e.want, n);
+    const std::size_t keep = std::max(src.opts->history_bars, e.want);
+    bool miss = false;
+    if (!e.built) {
+        rebuild(src, s.key, e, t, n);
+        miss = true;
+    } else if (hi > e.to) {
+        // Folding a long gap costs more than building n bins afresh.
+        if (span_bars(e.to, hi, e.base_ns) > (n + 2) * ratio_of(e) + src.opts->lookahead_bars) {
+            rebuild(src, s.key, e, t, n);
+            miss = true;
+        } else {
+            extend(src, held, s, e, hi);
+        }
+    }
+    std::size_t j = e.closed_at(t);
+    // Stepped back: the bins hold bars that ended after t. Bins closed at t are complete at
+    // t, except an overhang bin, whose later bars must not be seen: rebuild as of t.
+    if (e.to > hi && j > 0 && e.incomplete_at(j - 1, t)) {
+        rebuild(src, s.key, e, t, n);
+        miss = true;
+        j = e.closed_at(t);
+    }
+    if (j < n && !e.at_start) {
+        rebuild(src, s.key, e, t, n);  // more history than held (or a jump back before it)
+        miss = true;
+        j = e.closed_at(t);
+    }
+    e.pos = t;
+    if (j > keep + slack(keep)) {
+        e.drop_front(j - keep);
+        e.dirty = true;
+    }
+    return miss;
+}
+
+}  // namespace barstore::cache
