@@ -17,11 +17,6 @@ namespace {
 /// aggregates of the series that lag it by a step or two still fold from memory.
 constexpr std::size_t kPressureRawKeep = 256;
 
-BarView view_of(const BarColumns& c, std::size_t a, std::size_t b) {
-    auto s = [&](const std::vector<i64>& v) { return std::span<const i64>(v.data() + a, b - a); };
-    return {s(c.ts), s(c.open), s(c.high), s(c.low), s(c.close), s(c.volume)};
-}
-
 }  // namespace
 
 Resident::Resident(const ReaderOptions& opts, ReaderStats& st, const std::filesystem::path& store_dir)
@@ -129,9 +124,8 @@ void Resident::pressure_trim(Entry& e) {
     if (EntryLru::cost_of(e) < before) ++st_.trims;
 }
 
-void Resident::enforce(Entry* served) {
+void Resident::make_room(Entry* served) {
     const u64 budget = opts_.budget_bytes;
-    if (bytes() <= budget) return;
     for (EntryLru* l : {&agg_lru_, &raw_lru_})
         for (Entry* e = l->coldest(); e && bytes() > budget; e = EntryLru::warmer(*e)) pressure_trim(*e);
     // Each tier is shed to what the other leaves of the budget: aggregates first, then raw
@@ -156,8 +150,7 @@ void Resident::evict(std::vector<std::unique_ptr<Entry>>& out) {
     out.clear();
 }
 
-BarView Resident::answer(Entry& e, std::size_t a, std::size_t b) {
-    if (bytes() <= opts_.budget_bytes) return view_of(e.bars, a, b);
+BarView Resident::transient(Entry& e, std::size_t a, std::size_t b) {
     scratch_.clear();
     scratch_.append(e.bars, a, b);
     auto gone = detach(e);

@@ -28,6 +28,12 @@ struct SeriesState {
     std::vector<std::unique_ptr<Entry>> aggs;  // a handful per series: a linear search is fastest
 };
 
+/// Rows [a, b) of c as a view (valid while c is not changed).
+inline BarView view_of(const BarColumns& c, std::size_t a, std::size_t b) {
+    auto s = [&](const std::vector<i64>& v) { return std::span<const i64>(v.data() + a, b - a); };
+    return {s(c.ts), s(c.open), s(c.high), s(c.low), s(c.close), s(c.volume)};
+}
+
 class Resident {
 public:
     /// Reads `opts` (budget, spill settings, lookahead_bars) and writes the eviction counters of
@@ -51,10 +57,16 @@ public:
     void forget_series(SeriesState& s);
     /// Brings resident bytes within the budget, sparing `served`: first unrequested history,
     /// then least recently used aggregates, then least recently used raw windows, to the spill.
-    void enforce(Entry* served);
+    /// Inline: on every call, and nearly always one comparison.
+    void enforce(Entry* served) {
+        if (bytes() > opts_.budget_bytes) make_room(served);
+    }
     /// Rows [a, b) of e, after enforce(): a view into e, or into a buffer of its own if e alone
     /// is over the budget (then e is dropped: a transient answer).
-    BarView answer(Entry& e, std::size_t a, std::size_t b);
+    BarView answer(Entry& e, std::size_t a, std::size_t b) {
+        if (bytes() <= opts_.budget_bytes) return view_of(e.bars, a, b);
+        return transient(e, a, b);
+    }
     /// Evicts every entry (to the spill).
     void clear();
 
@@ -72,6 +84,10 @@ private:
     /// Takes e, already out of its LRU, out of its series.
     std::unique_ptr<Entry> release(Entry& e);
     void pressure_trim(Entry& e);
+    /// enforce() when over the budget.
+    void make_room(Entry* served);
+    /// answer() when e alone is over the budget.
+    BarView transient(Entry& e, std::size_t a, std::size_t b);
     void evict(std::vector<std::unique_ptr<Entry>>& out);
 
     const ReaderOptions& opts_;
