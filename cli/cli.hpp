@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "barstore/barstore.hpp"
 
@@ -25,6 +26,10 @@ void setup_rm(CLI::App& app);
 struct ExitWith {
     int code;
 };
+
+/// Every series of SYMBOL, finest base first (Store::find). None is NotFound, naming the store
+/// and `barstore ls`: the one wording of that miss for every subcommand.
+std::vector<SeriesInfo> find_series(const Store& store, const std::string& symbol);
 
 /// The one series a user means by SYMBOL: the only one, or the coarsest base that divides
 /// `timeframe` (cheapest to aggregate, exact), or the finest. Throws NotFound / InvalidInput.
@@ -53,5 +58,8 @@ private:
 };
 
 std::string format_bytes(std::uint64_t bytes);
+
+/// "first .. last" of a series' bars (format_time), or "-" when it has none.
+std::string format_span(const SeriesInfo& s);
 
 }  // namespace barstore::cli

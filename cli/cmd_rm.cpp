@@ -33,8 +33,7 @@ void run_rm(const RmArgs& a) {
     {
         // Resolved read-only: a mistyped --db is an error, not a new empty store.
         const auto store = Store::open(a.db, StoreOptions{.read_only = true});
-        auto all = store.find(a.symbol);
-        if (all.empty()) throw NotFound("no series '" + a.symbol + "' in " + a.db + " (barstore ls lists them)");
+        const auto all = find_series(store, a.symbol);
         if (!a.timeframe.empty()) {
             const auto base = parse_timeframe(a.timeframe);
             const auto it = std::find_if(all.begin(), all.end(), [&](const SeriesInfo& s) { return s.key.base == base; });

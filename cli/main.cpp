@@ -1,78 +1,9 @@
 // cli/main.cpp: the barstore command. Owns output and exit codes: 0 ok, 1 store or I/O error
-// (corruption included), 2 bad input or usage. Everything else is in libbarstore.
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
+// (corruption included), 2 bad input or usage. Each subcommand is a cmd_<name>.cpp; what they
+// share is cli.cpp; everything else is in libbarstore.
 #include <iostream>
 
 #include "cli.hpp"
-
-namespace barstore::cli {
-
-SeriesInfo resolve_series(const Store& store, const std::string& symbol, std::optional<Duration> timeframe) {
-    const auto all = store.find(symbol);
-    if (all.empty()) throw NotFound("no series '" + symbol + "' in " + store.path().string() + " (barstore ls lists them)");
-    if (all.size() == 1 || !timeframe) return all.front();
-    for (auto it = all.rbegin(); it != all.rend(); ++it)
-        if (timeframe->count() % it->key.base.count() == 0) return *it;
-    throw InvalidInput("no series of '" + symbol + "' has a base that divides " + format_timeframe(*timeframe));
-}
-
-std::size_t parse_count(const std::string& text, const char* option) {
-    std::size_t i = text.size() > 1 && text[0] == '+' ? 1 : 0;
-    if (i == text.size()) throw InvalidInput(std::string(option) + " needs a count of 0 or more (got '')");
-    std::size_t n = 0;
-    bool clamped = false;
-    for (; i < text.size(); ++i) {
-        if (text[i] < '0' || text[i] > '9')
-            throw InvalidInput(std::string(option) + " needs a count of 0 or more (got '" + text + "')");
-        clamped = clamped || __builtin_mul_overflow(n, std::size_t{10}, &n) ||
-                  __builtin_add_overflow(n, static_cast<std::size_t>(text[i] - '0'), &n);
-    }
-    return clamped ? SIZE_MAX : n;
-}
-
-namespace {
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-}  // namespace
-
-Progress::Progress(std::string label) : label_(std::move(label)), tty_(::isatty(STDERR_FILENO)), start_ns_(now_ns()) {}
-Progress::~Progress() { finish(); }
-
-void Progress::update(std::uint64_t done, std::uint64_t total) {
-    if (!tty_ || total == 0) return;
-    const auto t = now_ns();
-    if (t - start_ns_ < 1'000'000'000 || t - last_draw_ns_ < 100'000'000) return;
-    last_draw_ns_ = t;
-    drawn_ = true;
-    const int width = 30;
-    const double f = static_cast<double>(done) / static_cast<double>(total);
-    const int fill = static_cast<int>(f * width);
-    std::fprintf(stderr, "\r%s [%.*s%*s] %3d%% %s/%s", label_.c_str(), fill, "##############################",
-                 width - fill, "", static_cast<int>(f * 100), format_bytes(done).c_str(), format_bytes(total).c_str());
-    std::fflush(stderr);
-}
-
-void Progress::finish() {
-    if (drawn_) std::fprintf(stderr, "\r\033[K");
-    drawn_ = false;
-}
-
-std::string format_bytes(std::uint64_t b) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(b);
-    int u = 0;
-    while (v >= 1024 && u < 4) v /= 1024, ++u;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return buf;
-}
-
-}  // namespace barstore::cli
 
 int main(int argc, char** argv) {
     using namespace barstore;

@@ -14,7 +14,7 @@
 
 #include "barstore/error.hpp"
 #include "barstore/ingest.hpp"
-#include "test_util.hpp"
+#include "support/util.hpp"
 
 namespace dbn_test {
 

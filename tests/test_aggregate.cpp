@@ -16,67 +16,23 @@
 #include "barstore/store.hpp"
 #include "reference/naive_bars.hpp"
 #include "reference/naive_resample.hpp"
-#include "test_util.hpp"
+#include "support/bars.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 using barstore::BarColumns;
 using barstore::Duration;
 using barstore::InvalidInput;
 using barstore::QueryOptions;
-using barstore::SeriesBatch;
 using barstore::SeriesKey;
 using barstore::Store;
 using barstore::Timestamp;
 using reference::IntBar;
+using test::batch, test::cols, test::diff, test::make_int_bars, test::show;
+using test::kSec, test::kMin, test::kHour, test::kDay;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr std::int64_t kSec = 1'000'000'000, kMin = 60 * kSec, kHour = 60 * kMin, kDay = 24 * kHour;
-
-BarColumns cols(const std::vector<IntBar>& bars) {
-    BarColumns c;
-    for (const auto& b : bars) {
-        c.ts.push_back(b.ts);
-        c.open.push_back(b.open);
-        c.high.push_back(b.high);
-        c.low.push_back(b.low);
-        c.close.push_back(b.close);
-        c.volume.push_back(b.volume);
-    }
-    return c;
-}
-
-std::string show(const BarColumns& c, std::size_t i) {
-    return std::to_string(c.ts[i]) + "," + std::to_string(c.open[i]) + "," + std::to_string(c.high[i]) + "," +
-           std::to_string(c.low[i]) + "," + std::to_string(c.close[i]) + "," + std::to_string(c.volume[i]);
-}
-
-/// "" when equal, else the first differing bin.
-std::string diff(const BarColumns& got, const std::vector<IntBar>& want_bars) {
-    const auto want = cols(want_bars);
-    for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i)
-        if (!(got.row(i) == want.row(i))) return "bin " + std::to_string(i) + ": " + show(got, i) + " vs " + show(want, i);
-    if (got.size() != want.size()) return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
-    return "";
-}
-
-/// Consistent bars at `base` with random gaps (sometimes long), from `start`.
-std::vector<IntBar> make_bars(std::mt19937_64& rng, std::size_t n, std::int64_t start, std::int64_t base,
-                              bool long_gaps = true) {
-    std::vector<IntBar> out;
-    std::int64_t t = start, px = 50000 + static_cast<std::int64_t>(rng() % 1000);
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::int64_t open = px + static_cast<std::int64_t>(rng() % 7) - 3;
-        const std::int64_t close = open + static_cast<std::int64_t>(rng() % 41) - 20;
-        const std::int64_t high = std::max(open, close) + static_cast<std::int64_t>(rng() % 9);
-        const std::int64_t low = std::min(open, close) - static_cast<std::int64_t>(rng() % 9);
-        out.push_back({t, open, high, low, close, static_cast<std::int64_t>(rng() % 1000000)});
-        px = close;
-        const auto k = rng() % 100;
-        t += base * (k < 70 ? 1 : k < 97 || !long_gaps ? 2 + static_cast<std::int64_t>(rng() % 10) : 100 + static_cast<std::int64_t>(rng() % 3000));
-    }
-    return out;
-}
 
 QueryOptions to_options(const reference::NaiveQuery& q) {
     QueryOptions o;
@@ -184,7 +140,7 @@ TEST_CASE("resample agrees with the oracle on random series, bases and timeframe
         // Keep the whole series inside int64 ns: +-1e6 bases (+-20000 days at 1d), no long gaps at 1d.
         const std::int64_t reach = base >= kDay ? 20000 : 1000000;
         const std::int64_t start = (static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(2 * reach)) - reach) * base;
-        const auto bars = make_bars(rng, rng() % 3000, start, base, base < kDay);
+        const auto bars = make_int_bars(rng, rng() % 3000, start, base, base < kDay);
         CAPTURE(base);
         CAPTURE(k);
         CAPTURE(start);
@@ -195,7 +151,7 @@ TEST_CASE("resample agrees with the oracle on random series, bases and timeframe
 
 TEST_CASE("resample rejects timeframes that are not a positive multiple of the base") {
     std::mt19937_64 rng(1);
-    const auto in = cols(make_bars(rng, 10, 0, kMin));
+    const auto in = cols(make_int_bars(rng, 10, 0, kMin));
     CHECK_THROWS_AS(barstore::resample(in, 1min, 90s), InvalidInput);
     CHECK_THROWS_AS(barstore::resample(in, 1min, 30s), InvalidInput);
     CHECK_THROWS_AS(barstore::resample(in, 1min, Duration{0}), InvalidInput);
@@ -216,7 +172,7 @@ TEST_CASE("query: from/to select bins by label, as_of drops bins still open, for
     const std::int64_t t0 = reference::epoch_ns(2022, 1, 15, 10, 0);
     std::vector<IntBar> bars;
     for (int m = 0; m < 20; ++m) bars.push_back({t0 + m * kMin, 100 + m, 200 + m, 100 + m, 100 + m, 1});
-    SeriesBatch b{key, {2, 0}, cols(bars), 0};
+    const auto b = batch(key, bars);
     store.write(std::span(&b, 1));
     // Options spelled out one by one (designated initializers would warn about the rest).
     struct Opt {
@@ -288,8 +244,8 @@ TEST_CASE("query equals the oracle for random options over a multi-chunk series"
     test::TempDir dir;
     auto store = Store::open(dir.path());
     const SeriesKey key{"RQ", 1min};
-    const auto bars = make_bars(rng, 15000, reference::epoch_ns(2021, 12, 31, 23, 1), kMin);
-    SeriesBatch b{key, {2, 0}, cols(bars), 0};
+    const auto bars = make_int_bars(rng, 15000, reference::epoch_ns(2021, 12, 31, 23, 1), kMin);
+    const auto b = batch(key, bars);
     store.write(std::span(&b, 1));
     for (int iter = 0; iter < 400; ++iter) {
         const auto q = random_query(rng, bars.front().ts, bars.back().ts, kMin);
@@ -306,8 +262,8 @@ TEST_CASE("query never looks ahead: results for as_of ignore every base bar that
     test::TempDir dir;
     auto store = Store::open(dir.path());
     const SeriesKey key{"PAST", 1min};
-    const auto bars = make_bars(rng, 6000, reference::epoch_ns(2022, 1, 3), kMin);
-    SeriesBatch b{key, {2, 0}, cols(bars), 0};
+    const auto bars = make_int_bars(rng, 6000, reference::epoch_ns(2022, 1, 3), kMin);
+    const auto b = batch(key, bars);
     store.write(std::span(&b, 1));
     for (int iter = 0; iter < 30; ++iter) {
         const auto as_of = bars[rng() % bars.size()].ts + static_cast<std::int64_t>(rng() % 3) * kMin +
@@ -319,13 +275,13 @@ TEST_CASE("query never looks ahead: results for as_of ignore every base bar that
             if (x.ts + kMin <= as_of) alt.push_back(x);
         // The first bar that may differ is the first one that ends after as_of.
         const std::int64_t resume = reference::bin_label(as_of - kMin, kMin) + kMin;
-        for (auto x : make_bars(rng, 1 + rng() % 3000, resume, kMin)) {
+        for (auto x : make_int_bars(rng, 1 + rng() % 3000, resume, kMin)) {
             x.high += 1000000;  // a spike the past must never see
             x.volume += 7;
             alt.push_back(x);
         }
         const SeriesKey alt_key{"ALT" + std::to_string(iter), 1min};
-        SeriesBatch ab{alt_key, {2, 0}, cols(alt), 0};
+        const auto ab = batch(alt_key, alt);
         store.write(std::span(&ab, 1));
         std::vector<IntBar> known;
         for (const auto& x : bars)
@@ -357,7 +313,7 @@ std::vector<IntBar> write_volumes(Store& store, const SeriesKey& key, std::size_
     std::vector<IntBar> bars;
     for (std::size_t i = 0; i < n; ++i)
         bars.push_back({start + static_cast<std::int64_t>(i) * key.base.count(), 10, 20, 5, 15, vols[i % vols.size()]});
-    SeriesBatch b{key, {0, 0}, cols(bars), 0};
+    const auto b = batch(key, bars, {0, 0});
     store.write(std::span(&b, 1));
     return bars;
 }
@@ -504,9 +460,9 @@ TEST_CASE("volumes near int64's limit, random timeframes: resample() and query()
         // From rare to common: bins of every size both fit and overflow somewhere.
         const unsigned near_percent[] = {1, 3, 10, 30, 60, 90};
         for (int i = 0; i < 3000; ++i) vols.push_back(edge_volume(rng, near_percent[series]));
-        auto bars = make_bars(rng, vols.size(), reference::epoch_ns(2021, 12, 31, 23, 1), kMin);
+        auto bars = make_int_bars(rng, vols.size(), reference::epoch_ns(2021, 12, 31, 23, 1), kMin);
         for (std::size_t i = 0; i < bars.size(); ++i) bars[i].volume = vols[i];
-        SeriesBatch b{key, {2, 0}, cols(bars), 0};
+        const auto b = batch(key, bars);
         store.write(std::span(&b, 1));
         const std::int64_t tfs[] = {kMin, 2 * kMin, 3 * kMin, 5 * kMin, 7 * kMin, 60 * kMin, kDay, 7 * kDay};
         for (int iter = 0; iter < 60; ++iter) {

@@ -31,7 +31,9 @@
 #include "reference/naive_resample.hpp"
 #include "reference/naive_time.hpp"
 #include "stress/harness.hpp"
-#include "test_util.hpp"
+#include "support/bars.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 using barstore::Alignment;
 using barstore::BarColumns;
@@ -47,30 +49,22 @@ using barstore::Session;
 using barstore::Store;
 using barstore::Timestamp;
 using reference::IntBar;
+using test::at, test::batch, test::cols, test::show_iso;
+using test::kSec, test::kMin, test::kHour, test::kDay, test::kWeek;
 
 namespace {
 
 using i64 = std::int64_t;
 using u64 = std::uint64_t;
-constexpr i64 kSec = 1'000'000'000, kMin = 60 * kSec, kHour = 60 * kMin, kDay = 24 * kHour, kWeek = 7 * kDay;
 constexpr u64 kUnlimited = u64{1} << 50;
-
-Timestamp at(i64 t) { return Timestamp{Duration{t}}; }
 
 // ---- generated series ---------------------------------------------------------------------------------------
 
 /// A price walk on the given bar starts; high/low around the body, volume >= 0.
 std::vector<IntBar> walk(std::mt19937_64& rng, const std::vector<i64>& times) {
     std::vector<IntBar> out;
-    i64 px = 40000 + static_cast<i64>(rng() % 1000);
-    for (const i64 t : times) {
-        const i64 open = px + static_cast<i64>(rng() % 7) - 3;
-        const i64 close = open + static_cast<i64>(rng() % 41) - 20;
-        const i64 high = std::max(open, close) + static_cast<i64>(rng() % 9);
-        const i64 low = std::min(open, close) - static_cast<i64>(rng() % 9);
-        out.push_back({t, open, high, low, close, static_cast<i64>(rng() % 100000)});
-        px = close;
-    }
+    test::PriceWalk w{.px = 40000 + static_cast<i64>(rng() % 1000)};
+    for (const i64 t : times) out.push_back(w.next(rng, t));
     return out;
 }
 
@@ -126,16 +120,6 @@ std::vector<i64> times_daily(i64 first_day, int days) {
     return t;
 }
 
-BarColumns cols(const std::vector<IntBar>& bars) {
-    BarColumns c;
-    for (const auto& b : bars) c.push_back({at(b.ts), b.open, b.high, b.low, b.close, b.volume});
-    return c;
-}
-
-SeriesBatch batch(const SeriesKey& key, const std::vector<IntBar>& bars, std::optional<Session> session = {}) {
-    return SeriesBatch{key, {2, 0}, cols(bars), 0, std::move(session)};
-}
-
 /// A store with four kinds of series and their bars kept for the naive oracle.
 struct World {
     test::TempDir dir;
@@ -156,7 +140,7 @@ struct World {
     }
     void add(std::mt19937_64&, const std::string& sym, i64 base, std::vector<IntBar> b, std::optional<Session> s) {
         const SeriesKey key{sym, Duration{base}};
-        const std::vector<SeriesBatch> batches{batch(key, b, std::move(s))};
+        const std::vector<SeriesBatch> batches{batch(key, b, {2, 0}, std::move(s))};
         store.write(batches);
         bars[sym] = std::move(b);
         keys[sym] = key;
@@ -183,21 +167,8 @@ QueryOptions cold(i64 tf, std::size_t n, i64 t, std::optional<Alignment> align =
     return q;
 }
 
-std::string show(const BarColumns& c, std::size_t i) {
-    return reference::iso(c.ts[i]) + " " + std::to_string(c.open[i]) + " " + std::to_string(c.high[i]) + " " +
-           std::to_string(c.low[i]) + " " + std::to_string(c.close[i]) + " " + std::to_string(c.volume[i]);
-}
-
-/// "" when equal, else where they first differ.
-std::string diff(const BarColumns& got, const BarColumns& want) {
-    for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i)
-        if (!(got.row(i) == want.row(i))) return "row " + std::to_string(i) + ": " + show(got, i) + " vs " + show(want, i);
-    if (got.size() != want.size())
-        return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size()) +
-               (want.empty() ? "" : " (want last " + show(want, want.size() - 1) + ")") +
-               (got.empty() ? "" : " (got last " + show(got, got.size() - 1) + ")");
-    return "";
-}
+// Rows in failure messages show ISO times, as the World is laid out by the clock.
+constexpr test::BarDiff diff = test::diff_iso;
 
 BarColumns naive(const std::vector<IntBar>& bars, i64 base, i64 tf, std::size_t n, i64 t) {
     reference::NaiveQuery q;
@@ -481,7 +452,7 @@ TEST_CASE("stepping back over bins whose last bar ends after the bin (session cl
     std::vector<i64> weeks;
     for (i64 k = 2500; k < 2800; ++k) weeks.push_back(k * kWeek);
     const SeriesKey weekly{"W", Duration{kWeek}};
-    store.write(std::vector<SeriesBatch>{batch(hourly, walk(rng, hours), barstore::parse_session("America/New_York 09:30-15:45 Mon-Fri")),
+    store.write(std::vector<SeriesBatch>{batch(hourly, walk(rng, hours), {2, 0}, barstore::parse_session("America/New_York 09:30-15:45 Mon-Fri")),
                                          batch(weekly, walk(rng, weeks))});
     Reader r(store, options(kUnlimited, 50, 20));
     struct Case {
@@ -1113,7 +1084,7 @@ std::string outcome_of(Fn&& fn) {
     try {
         const BarColumns got = fn();
         std::string s;
-        for (std::size_t i = 0; i < got.size(); ++i) s += show(got, i) + ";";
+        for (std::size_t i = 0; i < got.size(); ++i) s += show_iso(got, i, ' ') + ";";
         return s;
     } catch (const barstore::InvalidInput&) {
         return "InvalidInput";
@@ -1129,7 +1100,7 @@ std::string wide_oracle(const std::vector<IntBar>& bars, i64 base, i64 tf, std::
     std::string s;
     for (const auto& b : reference::query_wide(bars, base, q)) {
         if (!reference::fits_int64(b.volume)) return "InvalidInput";
-        s += show(cols({{b.ts, b.open, b.high, b.low, b.close, static_cast<i64>(b.volume)}}), 0) + ";";
+        s += show_iso(cols({{b.ts, b.open, b.high, b.low, b.close, static_cast<i64>(b.volume)}}), 0, ' ') + ";";
     }
     return s;
 }
@@ -1162,7 +1133,7 @@ TEST_CASE("Reader: volumes near int64's limit, random timeframes: exact (128-bit
         keys[sym] = SeriesKey{sym, Duration{kMin}};
         std::optional<Session> s;
         if (sym == "EQ") s = barstore::parse_session("us-equity");
-        store.write(std::vector<SeriesBatch>{batch(keys[sym], b, s)});
+        store.write(std::vector<SeriesBatch>{batch(keys[sym], b, {2, 0}, s)});
     }
     const i64 lo = day0 * kDay, hi = lo + 6 * kDay;
     int refused = 0, exact = 0;

@@ -19,7 +19,9 @@
 #include "codec/chunk.hpp"
 #include "codec/varint.hpp"
 #include "reference/naive_chunk.hpp"
-#include "test_util.hpp"
+#include "support/bars.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 using barstore::BarColumns;
 using barstore::CorruptData;
@@ -29,22 +31,21 @@ using codec::EncodeOptions;
 using codec::kChunkRows;
 using codec::Transform;
 using Bytes = std::vector<std::byte>;
+using test::diff, test::kMin;
 
 namespace {
 
 // ---- generators -----------------------------------------------------------------------------------
 
-constexpr std::int64_t kMinute = 60'000'000'000;
-
 /// A price walk with consistent bars, random ts gaps (sometimes huge), volume up to 1e12.
 BarColumns random_walk(std::mt19937_64& rng, std::size_t n, std::int64_t price0 = 4631900) {
     BarColumns b;
-    std::int64_t ts = (static_cast<std::int64_t>(rng() % 20000000) - 10000000) * kMinute;  // +-19 years
+    std::int64_t ts = (static_cast<std::int64_t>(rng() % 20000000) - 10000000) * kMin;  // +-19 years
     std::int64_t px = price0;
     const std::int64_t tick = rng() % 2 ? 100 : 1;
     for (std::size_t i = 0; i < n; ++i) {
         const int gap_kind = static_cast<int>(rng() % 50);
-        ts += kMinute * (gap_kind == 0 ? static_cast<std::int64_t>(rng() % 100'000) : gap_kind < 5 ? 1 + static_cast<std::int64_t>(rng() % 30) : 1);
+        ts += kMin * (gap_kind == 0 ? static_cast<std::int64_t>(rng() % 100'000) : gap_kind < 5 ? 1 + static_cast<std::int64_t>(rng() % 30) : 1);
         const std::int64_t open = px + tick * (static_cast<std::int64_t>(rng() % 5) - 2);
         const std::int64_t close = open + tick * (static_cast<std::int64_t>(rng() % 41) - 20);
         const std::int64_t high = std::max(open, close) + tick * static_cast<std::int64_t>(rng() % 10);
@@ -79,7 +80,7 @@ BarColumns constant(std::size_t n, std::int64_t v) {
 /// Negative prices (spreads, some energy futures), monotonic ts before and after 1970.
 BarColumns negative_prices(std::mt19937_64& rng, std::size_t n) {
     auto b = random_walk(rng, n, -3700);
-    for (std::size_t i = 0; i < n; ++i) b.ts[i] = -static_cast<std::int64_t>(n) * kMinute + static_cast<std::int64_t>(i) * kMinute;
+    for (std::size_t i = 0; i < n; ++i) b.ts[i] = -static_cast<std::int64_t>(n) * kMin + static_cast<std::int64_t>(i) * kMin;
     return b;
 }
 
@@ -126,22 +127,6 @@ BarColumns from_spec(const reference::SpecColumns& s) {
     return b;
 }
 
-/// Index and text of the first differing row, or "" when equal.
-std::string first_difference(const BarColumns& got, const BarColumns& want) {
-    if (got.size() != want.size())
-        return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
-    for (std::size_t i = 0; i < got.size(); ++i) {
-        if (!(got.row(i) == want.row(i))) {
-            auto show = [&](const BarColumns& b) {
-                return std::to_string(b.ts[i]) + "," + std::to_string(b.open[i]) + "," + std::to_string(b.high[i]) +
-                       "," + std::to_string(b.low[i]) + "," + std::to_string(b.close[i]) + "," +
-                       std::to_string(b.volume[i]);
-            };
-            return "row " + std::to_string(i) + ": " + show(got) + " vs " + show(want);
-        }
-    }
-    return "";
-}
 
 /// Recomputes the checksum after a deliberate edit (docs/format.md: XXH3-64 of [0,32) ++ [40,end)).
 void reseal(Bytes& b) {
@@ -183,7 +168,7 @@ void check_round_trip(const BarColumns& b, std::size_t first, std::size_t last, 
     codec::decode_chunk(e1, out);
     BarColumns expect = sentinel();
     expect.append(want, 0, want.size());
-    CHECK(first_difference(out, expect) == "");
+    CHECK(diff(out, expect) == "");
 
     BarColumns spec;
     try {
@@ -191,7 +176,7 @@ void check_round_trip(const BarColumns& b, std::size_t first, std::size_t last, 
     } catch (const std::exception& e) {
         FAIL_CHECK("spec decoder rejected the chunk: " << e.what());
     }
-    CHECK(first_difference(spec, want) == "");
+    CHECK(diff(spec, want) == "");
 }
 
 Bytes read_file(const std::filesystem::path& p) {
@@ -422,7 +407,7 @@ TEST_CASE("the default encoder writes what docs/format.md says version 1 writes"
     // high >= max(open, close) always: above_body residuals are >= 0, so no zigzag.
     CHECK(h.columns[2].packing == codec::Packing::shuffle_unsigned);
     CHECK(h.columns[3].packing == codec::Packing::shuffle_unsigned);
-    CHECK(h.columns[0].divisor % static_cast<std::uint64_t>(kMinute) == 0);
+    CHECK(h.columns[0].divisor % static_cast<std::uint64_t>(kMin) == 0);
     CHECK(bytes.size() == codec::kHeaderBytes + h.payload_bytes);
     CHECK(std::memcmp(bytes.data(), "BSCK", 4) == 0);
 }
@@ -561,7 +546,7 @@ TEST_CASE("header edits with a valid checksum are still caught by the structural
     SUBCASE("first or last ts that the data does not reproduce") {
         check_rejected(add_to_i64(good, 16, 1));
         check_rejected(add_to_i64(good, 24, -1));
-        check_rejected(add_to_i64(good_varint, 16, kMinute));
+        check_rejected(add_to_i64(good_varint, 16, kMin));
     }
     SUBCASE("ids out of range or not allowed for the column") {
         check_rejected(edit(good, 4, 2));                       // version 2
@@ -669,8 +654,8 @@ TEST_CASE("golden chunks keep decoding to their recorded values") {
         codec::decode_chunk(bytes, got);
         BarColumns expect = sentinel();
         expect.append(want, 0, want.size());
-        CHECK(first_difference(got, expect) == "");
-        CHECK(first_difference(from_spec(reference::decode_chunk_per_spec(bytes)), want) == "");
+        CHECK(diff(got, expect) == "");
+        CHECK(diff(from_spec(reference::decode_chunk_per_spec(bytes)), want) == "");
         ++checked;
     }
     CHECK(checked == 3);

@@ -11,7 +11,7 @@
 #include "barstore/error.hpp"
 #include "barstore/types.hpp"
 #include "reference/naive_decimal.hpp"
-#include "test_util.hpp"
+#include "support/util.hpp"
 
 using barstore::Decimal;
 using barstore::format_decimal;

@@ -18,7 +18,8 @@
 #include "barstore/ingest.hpp"
 #include "ingest/csv_internal.hpp"
 #include "reference/naive_csv.hpp"
-#include "test_util.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 namespace {
 
@@ -26,11 +27,7 @@ using namespace barstore;
 using namespace std::chrono_literals;
 using Tuning = csv_detail::Tuning;
 
-/// UTC nanoseconds for a civil time, through date::sys_days (not the parser's own arithmetic).
-std::int64_t utc_ns(int y, unsigned mo, unsigned d, int h = 0, int mi = 0, int s = 0) {
-    const date::sys_days day = date::year{y} / date::month{mo} / date::day{d};
-    return (day.time_since_epoch().count() * 86400LL + h * 3600LL + mi * 60LL + s) * 1'000'000'000LL;
-}
+using test::utc_ns;  // counted day by day (reference/naive_time.hpp), not the parser's arithmetic
 
 /// Many tiny chunks on two or more threads even for a few hundred bytes.
 const Tuning kChunked{5, 0, 1};

@@ -9,7 +9,8 @@
 
 #include "barstore/time.hpp"
 #include "dbn_fixtures.hpp"
-#include "test_util.hpp"
+#include "support/bars.hpp"
+#include "support/util.hpp"
 
 using namespace dbn_test;
 using namespace std::chrono_literals;
@@ -17,14 +18,9 @@ using barstore::Duration;
 using barstore::InvalidInput;
 using barstore::ParseOptions;
 using barstore::SeriesBatch;
+using test::rows;
 
 namespace {
-
-std::vector<barstore::Bar> rows(const barstore::BarColumns& c) {
-    std::vector<barstore::Bar> r;
-    for (std::size_t i = 0; i < c.size(); ++i) r.push_back(c.row(i));
-    return r;
-}
 
 void check_matches_doc(const std::vector<SeriesBatch>& got, const Expected& e) {
     if (e.bars.empty()) {

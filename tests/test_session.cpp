@@ -21,14 +21,15 @@
 #include "reference/naive_resample.hpp"
 #include "reference/naive_session.hpp"
 #include "reference/naive_time.hpp"
-#include "test_util.hpp"
+#include "support/bars.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 using barstore::Alignment;
 using barstore::BarColumns;
 using barstore::Duration;
 using barstore::InvalidInput;
 using barstore::QueryOptions;
-using barstore::SeriesBatch;
 using barstore::SeriesKey;
 using barstore::Session;
 using barstore::SessionCalendar;
@@ -38,44 +39,22 @@ using reference::epoch_ns;
 using reference::IntBar;
 using reference::NaiveQuery;
 using reference::NaiveSession;
+using test::at, test::cols, test::ns, test::show_iso;
+using test::kSec, test::kMin, test::kHour, test::kDay, test::kWeek;
 using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::int64_t kSec = 1'000'000'000, kMin = 60 * kSec, kHour = 60 * kMin, kDay = 24 * kHour,
-                       kWeek = 7 * kDay;
 // The timeframes the issue names, and a few odd ones that do not divide a session evenly (4m:
 // Lean's 9:28-9:32 bug; session bins are 09:30, 09:34, ..., 15:58-16:00).
 constexpr std::int64_t kIssueTfs[] = {5 * kMin, 15 * kMin, 30 * kMin, kHour, 2 * kHour, 4 * kHour, kDay, kWeek};
 constexpr std::int64_t kOddTfs[] = {kMin, 4 * kMin, 7 * kMin, 45 * kMin, 90 * kMin, 3 * kHour};
 
-std::int64_t ns(Timestamp t) { return t.time_since_epoch().count(); }
-Timestamp at(std::int64_t t) { return Timestamp{Duration{t}}; }
 std::int64_t day_of(long y, int m, int d) { return reference::days_from_civil(y, m, d); }
 std::chrono::sys_days sys_day(long y, int m, int d) { return std::chrono::sys_days{std::chrono::days{day_of(y, m, d)}}; }
 
-BarColumns cols(const std::vector<IntBar>& bars) {
-    BarColumns c;
-    for (const auto& b : bars) c.push_back({at(b.ts), b.open, b.high, b.low, b.close, b.volume});
-    return c;
-}
-
-std::string show(const BarColumns& c, std::size_t i) {
-    return reference::iso(c.ts[i]) + "," + std::to_string(c.open[i]) + "," + std::to_string(c.high[i]) + "," +
-           std::to_string(c.low[i]) + "," + std::to_string(c.close[i]) + "," + std::to_string(c.volume[i]);
-}
-
-/// "" when equal, else the first differing bin of got vs want.
-std::string diff(const BarColumns& got, const std::vector<IntBar>& want_bars) {
-    const auto want = cols(want_bars);
-    for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i)
-        if (!(got.row(i) == want.row(i))) return "bin " + std::to_string(i) + ": " + show(got, i) + " vs " + show(want, i);
-    if (got.size() != want.size()) {
-        std::string extra = got.size() > want.size() ? "got " + show(got, want.size()) : "want " + show(want, got.size());
-        return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size()) + ", first extra: " + extra;
-    }
-    return "";
-}
+// Rows in failure messages show ISO times: sessions are reasoned about by the clock.
+constexpr test::BarDiff diff = test::diff_iso;
 
 std::string describe(const NaiveQuery& q) {
     auto opt = [](const auto& v) { return v ? std::to_string(*v) : std::string("-"); };
@@ -100,26 +79,21 @@ QueryOptions to_options(const NaiveQuery& q, Alignment align) {
 /// out with probability drop_pct/100, and now and then an hour or a day is missing.
 std::vector<IntBar> minute_bars(std::mt19937_64& rng, std::int64_t from, std::int64_t to, int drop_pct) {
     std::vector<IntBar> out;
-    std::int64_t px = 10000 + static_cast<std::int64_t>(rng() % 1000);
+    test::PriceWalk walk{.px = 10000 + static_cast<std::int64_t>(rng() % 1000), .volume_mod = 1000, .volume_min = 1};
     for (std::int64_t t = from; t < to; t += kMin) {
         if (static_cast<int>(rng() % 100) < drop_pct) continue;
         if (drop_pct > 0 && rng() % 20000 == 0) {
             t += (rng() % 2 ? kHour : kDay) - kMin;  // a longer gap
             continue;
         }
-        const std::int64_t open = px + static_cast<std::int64_t>(rng() % 7) - 3;
-        const std::int64_t close = open + static_cast<std::int64_t>(rng() % 41) - 20;
-        const std::int64_t high = std::max(open, close) + static_cast<std::int64_t>(rng() % 9);
-        const std::int64_t low = std::min(open, close) - static_cast<std::int64_t>(rng() % 9);
-        out.push_back({t, open, high, low, close, 1 + static_cast<std::int64_t>(rng() % 1000)});
-        px = close;
+        out.push_back(walk.next(rng, t));
     }
     return out;
 }
 
 void write(Store& store, const SeriesKey& key, const std::vector<IntBar>& bars, int price_decimals,
            std::optional<Session> session) {
-    SeriesBatch b{key, {price_decimals, 0}, cols(bars), 0, std::move(session)};
+    const auto b = test::batch(key, bars, {price_decimals, 0}, std::move(session));
     store.write(std::span(&b, 1));
 }
 
@@ -982,7 +956,7 @@ TEST_CASE("no look-ahead: as of every minute of a day, no timeframe returns a va
                             const std::string text = describe(q) + " limit " + std::to_string(limit);
                             CAPTURE(text);
                             FAIL_CHECK("a value from at or after the as-of minute");
-                            for (std::size_t i = 0; i < got.size(); ++i) MESSAGE(show(got, i));
+                            for (std::size_t i = 0; i < got.size(); ++i) MESSAGE(show_iso(got, i));
                         }
                         // Not only clean but right: the oracle over the bars that had ended. A
                         // sample of the queries keeps this fast.

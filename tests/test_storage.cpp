@@ -19,7 +19,8 @@
 #include "barstore/store.hpp"
 #include "storage/lmdb.hpp"
 #include "stress/harness.hpp"
-#include "test_util.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 using barstore::BarColumns;
 using barstore::CorruptData;
@@ -28,17 +29,14 @@ using barstore::SeriesKey;
 using barstore::StorageFull;
 using barstore::Store;
 using barstore::StoreOptions;
-using barstore::Timestamp;
 using barstore::WriteMode;
+using test::kBegin, test::kEnd;
 namespace fs = std::filesystem;
 
 namespace {
 
 const SeriesKey kKey{"S", std::chrono::minutes(1)};
 constexpr std::uint64_t kSeed = 7;
-
-Timestamp lo() { return Timestamp{barstore::Duration{std::numeric_limits<std::int64_t>::min()}}; }
-Timestamp hi() { return Timestamp{barstore::Duration{std::numeric_limits<std::int64_t>::max()}}; }
 
 void write_range(Store& s, std::size_t first, std::size_t last, const std::string& symbol = "S") {
     const auto b = stress::synth_batch(symbol, kSeed, first, last);
@@ -107,7 +105,7 @@ TEST_CASE("two opens of one store in a process share one environment, by device 
     auto s1 = Store::open(dir.path());
     auto s2 = Store::open(dir.path(), {.read_only = true});
     write_range(s1, 100, 200);
-    CHECK(s2.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 200));
+    CHECK(s2.read(kKey, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 200));
     // A read-only Store sharing a read-write environment still refuses writes.
     CHECK_THROWS_AS(write_range(s2, 200, 300), InvalidInput);
 }
@@ -118,7 +116,7 @@ TEST_CASE("a read-write open after a read-only one in the same process shares it
     auto ro = Store::open(dir.path(), {.read_only = true});
     auto rw = Store::open(dir.path());
     write_range(rw, 10, 20);
-    CHECK(ro.read(kKey, lo(), hi()).size() == 20);
+    CHECK(ro.read(kKey, kBegin, kEnd).size() == 20);
     CHECK_THROWS_AS(write_range(ro, 20, 30), InvalidInput);
     const auto env = barstore::storage::open_env(dir.path(), {.read_only = true});
     CHECK_FALSE(env->read_only());  // data.mdb is writable: the shared environment is read-write
@@ -134,7 +132,7 @@ TEST_CASE("many stores and threads: readers in threads see whole writes while an
         readers.emplace_back([&] {
             auto s = Store::open(dir.path(), {.read_only = true});  // shares the writer's environment
             while (!done.load()) {
-                const auto got = s.read(kKey, lo(), hi());
+                const auto got = s.read(kKey, kBegin, kEnd);
                 // Writes add 37 bars at a time: a whole number of writes, and the right bars.
                 if (got.size() % 37 != 1 || !(got == stress::synth_bars(kSeed, 0, got.size()))) ++bad;
                 ++reads;
@@ -170,7 +168,7 @@ TEST_CASE("a truncated data.mdb is refused with CorruptData, never SIGBUS; an em
             const auto outcome = stress::run_in_child([&] {
                 try {
                     auto s = Store::open(dir.path(), {.read_only = read_only});
-                    (void)s.read(kKey, lo(), hi());
+                    (void)s.read(kKey, kBegin, kEnd);
                     return 0;
                 } catch (const CorruptData& e) {
                     const std::string m = e.what();
@@ -190,7 +188,7 @@ TEST_CASE("a truncated data.mdb is refused with CorruptData, never SIGBUS; an em
         std::ofstream(data, std::ios::binary | std::ios::trunc) << pristine;
     }
     auto s = Store::open(dir.path(), {.read_only = true});
-    CHECK(s.read(kKey, lo(), hi()).size() == 25000);
+    CHECK(s.read(kKey, kBegin, kEnd).size() == 25000);
     CHECK(s.verify().empty());
 }
 
@@ -200,7 +198,7 @@ TEST_CASE("an empty data.mdb (creation interrupted) opens read-write as a new st
     auto s = Store::open(dir.path());
     CHECK(s.list().empty());
     write_range(s, 0, 10);
-    CHECK(s.read(kKey, lo(), hi()).size() == 10);
+    CHECK(s.read(kKey, kBegin, kEnd).size() == 10);
 }
 
 TEST_CASE("a full map throws StorageFull naming the store, changes nothing, and the store goes on") {
@@ -214,14 +212,14 @@ TEST_CASE("a full map throws StorageFull naming the store, changes nothing, and 
         CHECK(msg.find(dir.path().string()) != std::string::npos);
         CHECK(msg.find("MDB_MAP_FULL") != std::string::npos);
         CHECK_THROWS_AS(write_range(s, 1000, 500'000), StorageFull);
-        CHECK(s.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 1000));
+        CHECK(s.read(kKey, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 1000));
         write_range(s, 1000, 1100);  // a new transaction: the failed one is gone, not reused
-        CHECK(s.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 1100));
+        CHECK(s.read(kKey, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 1100));
         CHECK(s.verify().empty());
     }
     auto big = Store::open(dir.path(), {.map_size_bytes = 64 << 20});
     write_range(big, 1100, 500'000);
-    CHECK(big.read(kKey, lo(), hi()).size() == 500'000);
+    CHECK(big.read(kKey, kBegin, kEnd).size() == 500'000);
     CHECK(big.verify().empty());
 }
 
@@ -236,7 +234,7 @@ TEST_CASE("where address space is short (ulimit -v), the 1 TiB map shrinks inste
         auto s = Store::open(dir.path());
         write_range(s, 0, 10000);
         auto ro = Store::open(dir.path(), {.read_only = true});
-        return ro.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 10000) ? 0 : 1;
+        return ro.read(kKey, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 10000) ? 0 : 1;
     });
     CHECK(child.describe() == "exit 0");
     // And a reader with little address space opens a store whose writer recorded 1 TiB.
@@ -244,7 +242,7 @@ TEST_CASE("where address space is short (ulimit -v), the 1 TiB map shrinks inste
         const rlimit as{std::uint64_t{8} << 30, std::uint64_t{8} << 30};
         if (::setrlimit(RLIMIT_AS, &as) != 0) return 2;
         auto ro = Store::open(dir.path(), {.read_only = true});
-        return ro.read(kKey, lo(), hi()).size() == 10000 ? 0 : 1;
+        return ro.read(kKey, kBegin, kEnd).size() == 10000 ? 0 : 1;
     });
     CHECK(reader.describe() == "exit 0");
 }
@@ -260,9 +258,9 @@ TEST_CASE("a map grown by another process is adopted by this one (MDB_MAP_RESIZE
         return 0;
     });
     REQUIRE(child.describe() == "exit 0");
-    CHECK(s.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 300'000));
+    CHECK(s.read(kKey, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 300'000));
     write_range(s, 300'000, 300'100);
-    CHECK(s.read_last(kKey, 1, hi()).ts.back() == stress::synth_bars(kSeed, 300'099, 300'100).ts.back());
+    CHECK(s.read_last(kKey, 1, kEnd).ts.back() == stress::synth_bars(kSeed, 300'099, 300'100).ts.back());
 }
 
 TEST_CASE("a reader killed inside a read transaction leaves no slot behind after the next open") {
@@ -366,8 +364,8 @@ TEST_CASE("lock.mdb deleted or replaced while a write is open: the write and the
         CHECK(stress::wait_child(b).describe() == "exit 0");
 
         auto s = Store::open(dir.path(), {.read_only = true});
-        CHECK(s.read(kKey, lo(), hi()) == stress::synth_bars(kSeed, 0, 100));
-        CHECK(s.read(SeriesKey{"B", std::chrono::minutes(1)}, lo(), hi()) == stress::synth_bars(kSeed, 0, 50));
+        CHECK(s.read(kKey, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 100));
+        CHECK(s.read(SeriesKey{"B", std::chrono::minutes(1)}, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 50));
         const auto env = barstore::storage::open_env(dir.path(), {.read_only = true});
         barstore::storage::Txn txn(*env, true);
         const auto got = txn.get(txn.open_db("meta", false), bytes("test:a"));
@@ -392,9 +390,9 @@ TEST_CASE("a process whose lock.mdb was replaced under it writes on top of other
             if (!a_go.wait()) return 2;
             write_range(s, 100, 200, "A");
             // The same Store goes on reading and writing after the swap.
-            if (!(s.read(key_b, lo(), hi()) == stress::synth_bars(kSeed, 0, 50))) return 3;
+            if (!(s.read(key_b, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 50))) return 3;
             write_range(s, 200, 300, "A");
-            if (!(s.read(key_a, lo(), hi()) == stress::synth_bars(kSeed, 0, 300))) return 4;
+            if (!(s.read(key_a, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 300))) return 4;
             return 0;
         });
         REQUIRE(a_ready.wait());
@@ -407,8 +405,8 @@ TEST_CASE("a process whose lock.mdb was replaced under it writes on top of other
         a_go.post();
         CHECK(stress::wait_child(a).describe() == "exit 0");
         auto s = Store::open(dir.path(), {.read_only = true});
-        CHECK(s.read(key_a, lo(), hi()) == stress::synth_bars(kSeed, 0, 300));
-        CHECK(s.read(key_b, lo(), hi()) == stress::synth_bars(kSeed, 0, 50));
+        CHECK(s.read(key_a, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 300));
+        CHECK(s.read(key_b, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 50));
         CHECK(s.verify().empty());
     }
 }
@@ -432,7 +430,7 @@ TEST_CASE("writer threads of one process and a writer process serialise without 
     auto s = Store::open(dir.path(), {.read_only = true});
     for (const std::string sym : {"P", "T0", "T1", "T2", "T3"}) {
         CAPTURE(sym);
-        CHECK(s.read(SeriesKey{sym, std::chrono::minutes(1)}, lo(), hi()) == stress::synth_bars(kSeed, 0, 400));
+        CHECK(s.read(SeriesKey{sym, std::chrono::minutes(1)}, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 400));
     }
     CHECK(s.verify().empty());
 }

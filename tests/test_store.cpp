@@ -22,7 +22,9 @@
 #include "barstore/time.hpp"
 #include "codec/chunk.hpp"
 #include "reference/naive_store.hpp"
-#include "test_util.hpp"
+#include "support/bars.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 using barstore::Bar;
 using barstore::BarColumns;
@@ -36,6 +38,7 @@ using barstore::Store;
 using barstore::Timestamp;
 using barstore::WriteMode;
 using reference::NaiveSeries;
+using test::at, test::batch, test::cols, test::diff, test::make_bars, test::ns, test::rows;
 using namespace std::chrono_literals;
 
 namespace {
@@ -45,59 +48,7 @@ constexpr std::size_t kRows = barstore::codec::kChunkRows;
 constexpr std::int64_t kLo = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kHi = std::numeric_limits<std::int64_t>::max();
 
-Timestamp at(std::int64_t ns) { return Timestamp{Duration{ns}}; }
-std::int64_t ns(Timestamp t) { return t.time_since_epoch().count(); }
-
-/// n consistent bars from `start` (aligned to `base`), with random gaps of 1..k bases.
-std::vector<Bar> make_bars(std::mt19937_64& rng, std::size_t n, std::int64_t start, std::int64_t base = kMinuteNs,
-                           int max_gap = 5) {
-    std::vector<Bar> out;
-    std::int64_t t = start, px = 10000 + static_cast<std::int64_t>(rng() % 1000);
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::int64_t open = px + static_cast<std::int64_t>(rng() % 7) - 3;
-        const std::int64_t close = open + static_cast<std::int64_t>(rng() % 21) - 10;
-        const std::int64_t high = std::max(open, close) + static_cast<std::int64_t>(rng() % 5);
-        const std::int64_t low = std::min(open, close) - static_cast<std::int64_t>(rng() % 5);
-        out.push_back({at(t), open, high, low, close, static_cast<std::int64_t>(rng() % 100000)});
-        px = close;
-        t += base * (rng() % 4 == 0 ? 1 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(max_gap)) : 1);
-    }
-    return out;
-}
-
-BarColumns cols(const std::vector<Bar>& bars) {
-    BarColumns c;
-    for (const auto& b : bars) c.push_back(b);
-    return c;
-}
-std::vector<Bar> rows(const BarColumns& c) {
-    std::vector<Bar> r;
-    for (std::size_t i = 0; i < c.size(); ++i) r.push_back(c.row(i));
-    return r;
-}
-
-SeriesBatch batch(const SeriesKey& key, const std::vector<Bar>& bars, Scale scale = {2, 0}) {
-    SeriesBatch b;
-    b.key = key;
-    b.scale = scale;
-    b.bars = cols(bars);
-    return b;
-}
-
 void write1(Store& s, const SeriesBatch& b, WriteMode mode = WriteMode::append) { s.write(std::span(&b, 1), mode); }
-
-/// First differing row as text, or "" if equal.
-std::string diff(const std::vector<Bar>& got, const std::vector<Bar>& want) {
-    auto show = [](const Bar& b) {
-        return std::to_string(ns(b.ts)) + "," + std::to_string(b.open) + "," + std::to_string(b.high) + "," +
-               std::to_string(b.low) + "," + std::to_string(b.close) + "," + std::to_string(b.volume);
-    };
-    for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i)
-        if (!(got[i] == want[i])) return "row " + std::to_string(i) + ": " + show(got[i]) + " vs " + show(want[i]);
-    if (got.size() != want.size())
-        return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
-    return "";
-}
 
 /// Every catalog field and every bar of every series, as text: "nothing changed" is equality.
 std::string snapshot(const Store& s) {

@@ -10,7 +10,8 @@
 #include "barstore/error.hpp"
 #include "barstore/time.hpp"
 #include "reference/naive_time.hpp"
-#include "test_util.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 using barstore::Duration;
 using barstore::format_time;
@@ -19,21 +20,17 @@ using barstore::InvalidInput;
 using barstore::parse_time;
 using barstore::parse_timeframe;
 using barstore::Timestamp;
+using test::kSec, test::kMin, test::kHour, test::kDay, test::kWeek;
 
 namespace {
-
-constexpr std::int64_t kSec = 1'000'000'000;
-constexpr std::int64_t kMin = 60 * kSec, kHour = 3600 * kSec, kDay = 86400 * kSec, kWeek = 7 * kDay;
 
 template <class T>
 concept Addable = requires(T a, T b) { a + b; };
 
-std::int64_t ns_of(Timestamp t) { return t.time_since_epoch().count(); }
-
 /// parse_time's result in ns, or a marker string if it threw InvalidInput.
 std::string parsed(const std::string& text) {
     try {
-        return std::to_string(ns_of(parse_time(text)));
+        return std::to_string(test::ns(parse_time(text)));
     } catch (const InvalidInput&) {
         return "InvalidInput";
     }
@@ -300,7 +297,7 @@ TEST_CASE("format_time prints UTC ISO 8601 with a fraction only when non-zero, a
         CHECK(text == reference::iso(ns));
         // Any int64 instant prints; only those in the supported range parse back.
         if (ns >= reference::epoch_ns(1679, 1, 1) && ns < reference::epoch_ns(2261, 1, 1))
-            CHECK(ns_of(parse_time(text)) == ns);
+            CHECK(test::ns(parse_time(text)) == ns);
         else
             CHECK(parsed(text) == "InvalidInput");
     }
@@ -320,8 +317,8 @@ TEST_CASE("Timestamp and Duration keep their type rules") {
 
 TEST_CASE("parse_time accepts 1679-01-01T00:00:00Z up to (not including) 2261-01-01T00:00:00Z, and nothing else") {
     const std::int64_t lo = reference::epoch_ns(1679, 1, 1), end = reference::epoch_ns(2261, 1, 1);
-    CHECK(ns_of(barstore::kMinTime) == lo);
-    CHECK(ns_of(barstore::kEndTime) == end);
+    CHECK(test::ns(barstore::kMinTime) == lo);
+    CHECK(test::ns(barstore::kEndTime) == end);
     CHECK(barstore::kMaxTimeframe.count() == 366 * kDay);
     // The margin the range leaves to int64's ends is more than the longest timeframe.
     CHECK(lo - INT64_MIN > 366 * kDay);

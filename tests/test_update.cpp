@@ -16,18 +16,15 @@
 #include "barstore/store.hpp"
 #include "barstore/time.hpp"
 #include "reference/naive_time.hpp"
-#include "test_util.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 namespace {
 
 using namespace barstore;
 using namespace std::chrono_literals;
 
-constexpr std::int64_t kSec = 1'000'000'000, kMin = 60 * kSec, kDay = 86'400 * kSec;
-const Timestamp kBegin{Duration{std::numeric_limits<std::int64_t>::min()}};
-const Timestamp kEnd{Duration{std::numeric_limits<std::int64_t>::max()}};
-
-std::int64_t day_ns(long y, int m, int d) { return reference::days_from_civil(y, m, d) * kDay; }
+using test::kBegin, test::kEnd, test::kDay, test::utc_ns;
 
 /// A store in a temp dir and a place for the files written into it.
 struct Fixture {
@@ -92,14 +89,14 @@ TEST_CASE("update: a two-row daily file (a Friday and a Monday) joins the stored
     store_orcl(f);
     // Alone, these two rows are 3 days apart, and Friday 2024-01-12 is a multiple of 3 days
     // since the epoch: inferred from the file they would make a second series, ORCL 3d.
-    REQUIRE(day_ns(2024, 1, 12) % (3 * kDay) == 0);
+    REQUIRE(utc_ns(2024, 1, 12) % (3 * kDay) == 0);
     const auto loaded = f.load(std::string(kHeader) + daily_row(2024, 1, 12) + daily_row(2024, 1, 15), "ORCL");
     REQUIRE(loaded.size() == 1);
     CHECK(loaded[0].key == SeriesKey{"ORCL", 24h});
     CHECK(f.series("ORCL") == std::vector<std::string>{"ORCL 1d"});
     const auto bars = f.store.read({"ORCL", 24h}, kBegin, kEnd);
-    CHECK(bars.ts == std::vector<std::int64_t>{day_ns(2024, 1, 8), day_ns(2024, 1, 9), day_ns(2024, 1, 10),
-                                               day_ns(2024, 1, 11), day_ns(2024, 1, 12), day_ns(2024, 1, 15)});
+    CHECK(bars.ts == std::vector<std::int64_t>{utc_ns(2024, 1, 8), utc_ns(2024, 1, 9), utc_ns(2024, 1, 10),
+                                               utc_ns(2024, 1, 11), utc_ns(2024, 1, 12), utc_ns(2024, 1, 15)});
 }
 
 TEST_CASE("update: an illiquid symbol's 1m bars whose smallest gap is 5m join S 1m") {
@@ -118,7 +115,7 @@ TEST_CASE("update: a one-row file takes the stored base; --stamp end steps back 
     // A bar stamped at its end, Tuesday 00:00, is Monday's bar.
     f.load(std::string(kHeader) + daily_row(2024, 1, 16), "ORCL", std::nullopt, Stamp::end);
     CHECK(f.series("ORCL") == std::vector<std::string>{"ORCL 1d"});
-    CHECK(f.store.read({"ORCL", 24h}, kBegin, kEnd).ts.back() == day_ns(2024, 1, 15));
+    CHECK(f.store.read({"ORCL", 24h}, kBegin, kEnd).ts.back() == utc_ns(2024, 1, 15));
 }
 
 TEST_CASE("update: bars that do not fit the stored base are refused naming the line; the store is unchanged") {

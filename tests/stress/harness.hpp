@@ -22,10 +22,9 @@
 
 #include "barstore/ingest.hpp"
 #include "barstore/store.hpp"
+#include "support/time.hpp"
 
 namespace stress {
-
-constexpr std::int64_t kMinuteNs = 60'000'000'000;
 
 inline std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser
     x += 0x9E3779B97F4A7C15ull;
@@ -40,7 +39,7 @@ inline barstore::Bar synth_bar(std::uint64_t seed, std::size_t i) {
     const std::int64_t open = 1'000'000 + static_cast<std::int64_t>(h % 5000);
     const std::int64_t close = 1'000'000 + static_cast<std::int64_t>((h >> 13) % 5000);
     barstore::Bar b;
-    b.ts = barstore::Timestamp{barstore::Duration{1'577'836'800'000'000'000LL + static_cast<std::int64_t>(i) * kMinuteNs}};
+    b.ts = barstore::Timestamp{barstore::Duration{1'577'836'800'000'000'000LL + static_cast<std::int64_t>(i) * test::kMin}};
     b.open = open;
     b.close = close;
     b.high = std::max(open, close) + static_cast<std::int64_t>((h >> 26) % 64);
@@ -67,7 +66,7 @@ inline barstore::SeriesBatch synth_batch(const std::string& symbol, std::uint64_
 
 /// Index of the synthetic bar at `ts`.
 inline std::size_t synth_index(std::int64_t ts_ns) {
-    return static_cast<std::size_t>((ts_ns - 1'577'836'800'000'000'000LL) / kMinuteNs);
+    return static_cast<std::size_t>((ts_ns - 1'577'836'800'000'000'000LL) / test::kMin);
 }
 
 /// Runs `fn` in a forked child; the child's exit status is fn's return value (an exception is

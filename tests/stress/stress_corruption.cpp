@@ -27,7 +27,8 @@
 #include "harness.hpp"
 #include "storage/keys.hpp"
 #include "storage/lmdb.hpp"
-#include "test_util.hpp"
+#include "support/time.hpp"
+#include "support/util.hpp"
 
 namespace fs = std::filesystem;
 using barstore::BarColumns;
@@ -36,6 +37,7 @@ using barstore::SeriesKey;
 using barstore::Store;
 using barstore::StoreOptions;
 using barstore::Timestamp;
+using test::at;
 
 namespace {
 
@@ -44,8 +46,6 @@ struct LiveChunk {
     std::uint64_t file_offset = 0, size = 0;
     std::int64_t first_ts = 0, last_ts = 0;
 };
-
-Timestamp ts(std::int64_t ns) { return Timestamp{barstore::Duration{ns}}; }
 
 /// Builds the store: the real BTC and SPY files, one write each.
 void build_store(const fs::path& db) {
@@ -148,14 +148,14 @@ FlipCounts run_flips(const fs::path& db, const std::vector<LiveChunk>& chunks, s
 
         const auto want = slice(pristine[c->key], c->first_ts, c->last_ts + 1);
         try {
-            const auto got = s.read(c->key, ts(c->first_ts), ts(c->last_ts + 1));
+            const auto got = s.read(c->key, at(c->first_ts), at(c->last_ts + 1));
             if (got == want) ++n.undetected;
             else ++n.wrong_bars;
         } catch (const CorruptData& e) {
             ++n.read_detected;
             const std::string m = e.what();
             n.read_named += m.find(c->key.symbol + " ") != std::string::npos &&
-                            m.find(barstore::format_time(ts(c->first_ts))) != std::string::npos;
+                            m.find(barstore::format_time(at(c->first_ts))) != std::string::npos;
         }
         bool reported = false;
         for (const auto& p : s.verify())
@@ -163,7 +163,7 @@ FlipCounts run_flips(const fs::path& db, const std::vector<LiveChunk>& chunks, s
         n.verify_detected += reported;
         // Bars that do not need the flipped chunk read back exactly.
         try {
-            if (!(s.read(c->key, Timestamp::min(), ts(c->first_ts)) == slice(pristine[c->key], INT64_MIN, c->first_ts)))
+            if (!(s.read(c->key, Timestamp::min(), at(c->first_ts)) == slice(pristine[c->key], INT64_MIN, c->first_ts)))
                 ++n.wrong_bars;
             for (const auto& [key, bars] : pristine)
                 if (!(key == c->key) && !(s.read(key, Timestamp::min(), Timestamp::max()) == bars)) ++n.wrong_bars;

@@ -21,7 +21,7 @@
 #include "barstore/error.hpp"
 #include "barstore/store.hpp"
 #include "harness.hpp"
-#include "test_util.hpp"
+#include "support/util.hpp"
 
 namespace fs = std::filesystem;
 using barstore::Store;

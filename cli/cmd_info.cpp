@@ -1,0 +1,46 @@
+// cli/cmd_info.cpp: `barstore info`: rows, span, scale, chunks and size of every series of a
+// symbol, read-only; disk bytes are measured (Store::info), not the catalog's estimate.
+#include <cstdio>
+
+#include "cli.hpp"
+
+namespace barstore::cli {
+
+namespace {
+
+struct InfoArgs {
+    std::string db, symbol;
+};
+
+void run_info(const InfoArgs& a) {
+    auto store = Store::open(a.db, StoreOptions{.read_only = true});
+    const auto all = find_series(store, a.symbol);
+    for (const auto& found : all) {
+        const auto s = *store.info(found.key);
+        const double per_bar = s.rows ? static_cast<double>(s.disk_bytes) / static_cast<double>(s.rows) : 0.0;
+        std::printf("symbol:       %s\n", s.key.symbol.c_str());
+        std::printf("timeframe:    %s\n", format_timeframe(s.key.base).c_str());
+        std::printf("session:      %s\n", format_session(s.session).c_str());
+        std::printf("rows:         %llu\n", static_cast<unsigned long long>(s.rows));
+        std::printf("span:         %s\n", format_span(s).c_str());
+        std::printf("decimals:     price %d, volume %d\n", s.scale.price_decimals, s.scale.volume_decimals);
+        std::printf("chunks:       %llu\n", static_cast<unsigned long long>(s.chunks));
+        std::printf("chunk bytes:  %llu\n", static_cast<unsigned long long>(s.stored_bytes));
+        std::printf("disk bytes:   %llu\n", static_cast<unsigned long long>(s.disk_bytes));
+        std::printf("bytes/bar:    %.2f\n", per_bar);
+        std::printf("generation:   %llu\n", static_cast<unsigned long long>(s.generation));
+        if (&found != &all.back()) std::printf("\n");
+    }
+}
+
+}  // namespace
+
+void setup_info(CLI::App& app) {
+    auto a = std::make_shared<InfoArgs>();
+    auto* sub = app.add_subcommand("info", "Rows, span, chunks and size of a symbol's series");
+    sub->add_option("--db", a->db, "Store directory")->required();
+    sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
+    sub->callback([a] { run_info(*a); });
+}
+
+}  // namespace barstore::cli
