@@ -15,7 +15,6 @@
 #include "barstore/time.hpp"
 #include "cache/entry.hpp"
 #include "cache/spill.hpp"
-#include "storage/lmdb.hpp"
 
 namespace barstore {
 
@@ -138,14 +137,7 @@ struct Reader::Impl {
     BarColumns scratch;  // a transient answer's bars
     std::unique_ptr<cache::SpillTier> spill;
     bool read_in_call = false;
-    /// The store's environment (the process shares one per store): its last committed
-    /// transaction id is the store version, which changes with every write, ours or another
-    /// process's. Comparing it costs a read transaction begin (~60 ns), a catalog lookup with
-    /// session decoding about three times that, and it is paid on every call.
-    std::shared_ptr<storage::Env> env;
-
-    Impl(const Store& s, ReaderOptions o)
-        : store(&s), opts(std::move(o)), env(storage::open_env(s.path(), storage::EnvOptions{.read_only = true})) {
+    Impl(const Store& s, ReaderOptions o) : store(&s), opts(std::move(o)) {
         // Far beyond any use, and small enough that no bar count below can overflow.
         opts.history_bars = std::min(opts.history_bars, std::size_t{1} << 32);
         opts.lookahead_bars = std::min(opts.lookahead_bars, std::size_t{1} << 32);
@@ -181,10 +173,10 @@ struct Reader::Impl {
         s.aggs.clear();
     }
 
-    u64 version() const {
-        storage::Txn txn(*env, true);
-        return mdb_txn_id(txn.get());
-    }
+    /// Changes with every write to the store, ours or another process's (Store::version). It
+    /// costs a read transaction begin (~60 ns), a catalog lookup with session decoding about
+    /// three times that, and it is paid on every call.
+    u64 version() const { return store->version(); }
 
     /// What we hold of the series is still the series: nothing was written to the store since it
     /// was last confirmed, or the catalog's generation is unchanged.
@@ -299,37 +291,35 @@ struct Reader::Impl {
     /// rest of the chunk that holds the last of those bars comes along (up to 4x lookahead_bars
     /// ahead in all): the next read then starts a chunk instead of decoding this one again.
     void fill_forward(const SeriesState& s, Entry& e, i64 hi) {
-        struct Enough {};
         ++st.store_reads;
         read_in_call = true;
         std::size_t ahead = 0;
         const std::size_t want_ahead = opts.lookahead_bars, cap = 4 * opts.lookahead_bars;
         i64 next_to = kMaxTs;
-        try {
-            store->scan(s.key, cache::at(e.to), cache::at(kMaxTs), [&](const BarColumns& piece) {
-                const std::size_t m = piece.size();
-                std::size_t k = 0;
-                bool reached = false;  // lookahead_bars are in: the rest of this piece, up to the cap
-                for (; k < m; ++k) {
-                    if (piece.ts[k] < hi) continue;
-                    if (ahead >= want_ahead) {
-                        reached = true;
-                        if (ahead >= cap) break;
-                    }
-                    ++ahead;
+        // Returns false once enough is in: later chunks are not decoded.
+        store->scan(s.key, cache::at(e.to), cache::at(kMaxTs), [&](const BarColumns& piece) {
+            const std::size_t m = piece.size();
+            std::size_t k = 0;
+            bool reached = false;  // lookahead_bars are in: the rest of this piece, up to the cap
+            for (; k < m; ++k) {
+                if (piece.ts[k] < hi) continue;
+                if (ahead >= want_ahead) {
+                    reached = true;
+                    if (ahead >= cap) break;
                 }
-                e.bars.append(piece, 0, k);
-                if (k < m) {
-                    next_to = piece.ts[k];
-                    throw Enough{};  // Store::scan has no early exit; later chunks are not decoded
-                }
-                if (m > 0 && (reached || (ahead > 0 && ahead >= want_ahead))) {
-                    next_to = piece.ts[m - 1] + 1;  // every bar up to this chunk's last is held
-                    throw Enough{};
-                }
-            });
-        } catch (const Enough&) {
-        }
+                ++ahead;
+            }
+            e.bars.append(piece, 0, k);
+            if (k < m) {
+                next_to = piece.ts[k];
+                return false;
+            }
+            if (m > 0 && (reached || (ahead > 0 && ahead >= want_ahead))) {
+                next_to = piece.ts[m - 1] + 1;  // every bar up to this chunk's last is held
+                return false;
+            }
+            return true;
+        });
         e.to = next_to;
         e.dirty = true;
     }
