@@ -1,8 +1,9 @@
 // tests/test_storage.cpp: LMDB done safely (docs/reliability.md): one environment per store
 // per process, truncated and empty data.mdb refused without SIGBUS, a full map failing cleanly
 // and leaving the store usable, another process's larger map adopted, stale readers cleared,
-// network file systems named, modes 0750/0640, readers in threads beside a writer, and writers
-// that stay serialised when lock.mdb is deleted or replaced under them.
+// network file systems named, modes 0750/0640, readers in threads beside a writer, writers
+// that stay serialised when lock.mdb is deleted or replaced under them, and the prefix-bounded
+// chunk cursor, against a std::map.
 #include <doctest/doctest.h>
 #include <lmdb.h>
 #include <poll.h>
@@ -11,12 +12,17 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "barstore/error.hpp"
 #include "barstore/store.hpp"
+#include "storage/chunk_cursor.hpp"
+#include "storage/keys.hpp"
 #include "storage/lmdb.hpp"
 #include "stress/harness.hpp"
 #include "support/time.hpp"
@@ -433,4 +439,159 @@ TEST_CASE("writer threads of one process and a writer process serialise without 
         CHECK(s.read(SeriesKey{sym, std::chrono::minutes(1)}, kBegin, kEnd) == stress::synth_bars(kSeed, 0, 400));
     }
     CHECK(s.verify().empty());
+}
+
+// ---- the chunk cursor: one prefix's entries, in time order, never another's ------------------
+
+namespace {
+
+using i64 = std::int64_t;
+
+/// A table key as docs/format.md lays chunk keys out, written here from the spec: the prefix,
+/// then the time as big-endian with the sign bit flipped.
+std::vector<std::byte> spec_key(const std::vector<std::byte>& prefix, i64 t) {
+    std::vector<std::byte> k = prefix;
+    const auto u = static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
+    for (int b = 7; b >= 0; --b) k.push_back(static_cast<std::byte>((u >> (8 * b)) & 0xFF));
+    return k;
+}
+
+std::vector<std::byte> prefix_of(std::initializer_list<int> bytes) {
+    std::vector<std::byte> p;
+    for (int b : bytes) p.push_back(static_cast<std::byte>(b));
+    return p;
+}
+
+/// What the cursor should report: the entry's time and value, or nothing.
+using Pos = std::optional<std::pair<i64, std::string>>;
+Pos at(const barstore::storage::ChunkCursor& c) {
+    if (!c.positioned()) return std::nullopt;
+    const auto v = c.value();
+    return std::pair{c.first_ts(), std::string(reinterpret_cast<const char*>(v.data()), v.size())};
+}
+Pos at(const std::map<i64, std::string>& m, std::map<i64, std::string>::const_iterator it) {
+    if (it == m.end()) return std::nullopt;
+    return *it;
+}
+
+}  // namespace
+
+TEST_CASE("the chunk cursor walks one prefix's (prefix, time) keys like a sorted map, and no others") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    test::TempDir dir;
+    auto env = barstore::storage::open_env(dir.path(), {.map_size_bytes = std::size_t{64} << 20});
+    namespace storage = barstore::storage;
+    constexpr i64 kMin = std::numeric_limits<i64>::min(), kMax = std::numeric_limits<i64>::max();
+    for (i64 t : {kMin, i64{-1}, i64{0}, i64{12345}, kMax}) {
+        const auto spec = spec_key(prefix_of({0, 0, 0, 7}), t);
+        const auto k = storage::chunk_key(7, t);
+        CHECK(std::vector<std::byte>(k.begin(), k.end()) == spec);
+    }
+    // A series id as chunks use it, and a longer (series, timeframe) prefix as aggregates will.
+    for (const auto& prefix : {prefix_of({0, 0, 0, 7}), prefix_of({0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 60})}) {
+        CAPTURE(prefix.size());
+        std::map<i64, std::string> want;
+        MDB_dbi db = 0;
+        {
+            storage::Txn txn(*env, false);
+            db = txn.open_db(prefix.size() == 4 ? "short" : "long", true);
+            // Neighbours that a bounded cursor must never report: the prefixes just below and
+            // above, the prefix alone (sorting before its entries) and a longer key right after
+            // its last entry.
+            auto below = prefix, above = prefix;
+            below.back() = static_cast<std::byte>(6);
+            above.back() = static_cast<std::byte>(8);
+            for (i64 t : {kMin, i64{-5}, i64{0}, i64{5}, kMax}) {
+                txn.put(db, spec_key(below, t), bytes("below"));
+                txn.put(db, spec_key(above, t), bytes("above"));
+            }
+            auto longer = spec_key(prefix, kMax);
+            longer.push_back(std::byte{1});
+            txn.put(db, longer, bytes("longer"));
+            txn.put(db, prefix, bytes("bare"));
+            std::vector<i64> times = {kMin, kMax, -1, 0, 1};
+            for (int i = 0; i < 200; ++i) times.push_back(static_cast<i64>(rng() % 2001) - 1000);
+            for (i64 t : times) {
+                const std::string v = std::to_string(t) + " v";
+                txn.put(db, spec_key(prefix, t), bytes(v));
+                want[t] = v;
+            }
+            txn.commit();
+        }
+        storage::Txn txn(*env, true);
+        storage::ChunkCursor cur(txn, db, prefix);
+        // Forwards and backwards: every entry, in order, then nothing.
+        std::vector<std::pair<i64, std::string>> fwd, back;
+        for (bool ok = cur.first(); ok; ok = cur.next()) fwd.push_back(*at(cur));
+        for (bool ok = cur.last(); ok; ok = cur.prev()) back.push_back(*at(cur));
+        CHECK(fwd == std::vector<std::pair<i64, std::string>>(want.begin(), want.end()));
+        CHECK(back == std::vector<std::pair<i64, std::string>>(want.rbegin(), want.rend()));
+        // seek: the first at or after t; seek_floor: the last at or before t.
+        std::vector<i64> probes = {kMin, kMin + 1, kMax - 1, kMax, -1001, 1001, 0};
+        for (int i = 0; i < 300; ++i) probes.push_back(static_cast<i64>(rng() % 2201) - 1100);
+        for (i64 t : probes) {
+            CAPTURE(t);
+            CHECK(cur.seek(t) == (want.lower_bound(t) != want.end()));
+            CHECK(at(cur) == at(want, want.lower_bound(t)));
+            auto floor = want.upper_bound(t);
+            const Pos want_floor = floor == want.begin() ? Pos{} : at(want, std::prev(floor));
+            CHECK(cur.seek_floor(t) == want_floor.has_value());
+            CHECK(at(cur) == want_floor);
+            // A step from there agrees with the map too.
+            if (cur.positioned()) {
+                auto it = want.find(cur.first_ts());
+                CHECK(cur.next() == (std::next(it) != want.end()));
+                CHECK(at(cur) == at(want, std::next(it)));
+            }
+        }
+    }
+}
+
+TEST_CASE("the chunk cursor deletes a run of entries with del() then next(), and only those") {
+    test::TempDir dir;
+    auto env = barstore::storage::open_env(dir.path(), {.map_size_bytes = std::size_t{64} << 20});
+    namespace storage = barstore::storage;
+    MDB_dbi db = 0;
+    {
+        storage::Txn txn(*env, false);
+        db = txn.open_db("chunks", true);
+        for (std::uint32_t id : {1, 2, 3})
+            for (i64 t = -50; t < 50; t += 5)  // values of 1000..3000 bytes: overflow pages too
+                txn.put(db, storage::chunk_key(id, t), bytes(std::string(id * 1000, 'x')));
+        txn.commit();
+    }
+    auto times_of = [&](std::uint32_t id) {
+        storage::Txn txn(*env, true);
+        storage::ChunkCursor cur(txn, db, storage::series_prefix(id));
+        std::vector<i64> got;
+        for (bool ok = cur.first(); ok; ok = cur.next()) got.push_back(cur.first_ts());
+        return got;
+    };
+    auto all_but = [](i64 from, i64 to) {
+        std::vector<i64> out;
+        for (i64 t = -50; t < 50; t += 5)
+            if (t < from || t >= to) out.push_back(t);
+        return out;
+    };
+    auto remove = [&](std::uint32_t id, std::optional<i64> from, i64 to) {
+        storage::Txn txn(*env, false);
+        {
+            storage::ChunkCursor cur(txn, db, storage::series_prefix(id));
+            for (bool ok = from ? cur.seek(*from) : cur.first(); ok && cur.first_ts() < to; ok = cur.next()) cur.del();
+        }
+        txn.commit();
+    };
+    remove(2, -20, 20);  // a run inside the prefix
+    CHECK(times_of(1) == all_but(0, 0));
+    CHECK(times_of(2) == all_but(-20, 20));
+    CHECK(times_of(3) == all_but(0, 0));
+    remove(2, std::nullopt, std::numeric_limits<i64>::max());  // the whole prefix: stops at its end
+    CHECK(times_of(1) == all_but(0, 0));
+    CHECK(times_of(2).empty());
+    CHECK(times_of(3) == all_but(0, 0));
+    remove(3, std::nullopt, std::numeric_limits<i64>::max());  // the table's last entries
+    CHECK(times_of(1) == all_but(0, 0));
+    CHECK(times_of(3).empty());
 }

@@ -27,8 +27,7 @@ void erase_front(std::vector<T>& v, std::size_t k) {
 
 u64 Entry::held_bytes() const noexcept {
     u64 b = kEntryOverheadBytes + capacity_bytes(ends) + capacity_bytes(overhang);
-    for (const auto* c : {&bars.ts, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume})
-        b += capacity_bytes(*c);
+    for (const auto* c : bars.columns()) b += capacity_bytes(*c);
     return b;
 }
 
@@ -82,7 +81,7 @@ void Entry::reset_bins() {
 void Entry::drop_front(std::size_t k) {
     k = std::min(k, bars.size());
     if (k == 0) return;
-    for (auto* col : {&bars.ts, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume}) erase_front(*col, k);
+    for (auto* col : bars.columns()) erase_front(*col, k);
     if (kind == Kind::raw) {
         from = bars.empty() ? to : bars.ts.front();
         return;
@@ -100,12 +99,11 @@ void Entry::drop_front(std::size_t k) {
 void Entry::drop_back(std::size_t keep) {
     if (kind != Kind::raw || keep >= bars.size()) return;
     to = bars.ts[keep];
-    for (auto* col : {&bars.ts, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume})
-        col->resize(keep);
+    for (auto* col : bars.columns()) col->resize(keep);
 }
 
 void Entry::shrink() {
-    for (auto* col : {&bars.ts, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume}) col->shrink_to_fit();
+    for (auto* col : bars.columns()) col->shrink_to_fit();
     ends.shrink_to_fit();
     overhang.shrink_to_fit();
 }

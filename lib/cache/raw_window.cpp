@@ -21,36 +21,34 @@ void reset_raw(Entry& e, i64 at_ts) {
 /// rest of the chunk that holds the last of those bars comes along (up to 4x lookahead_bars
 /// ahead in all): the next read then starts a chunk instead of decoding this one again.
 void fill_forward(Source& src, const SeriesKey& key, Entry& e, i64 hi) {
-    struct Enough {};
     src.note_read();
     std::size_t ahead = 0;
     const std::size_t want_ahead = src.opts->lookahead_bars, cap = 4 * src.opts->lookahead_bars;
     i64 next_to = kMaxTs;
-    try {
-        src.store->scan(key, at(e.to), at(kMaxTs), [&](const BarColumns& piece) {
-            const std::size_t m = piece.size();
-            std::size_t k = 0;
-            bool reached = false;  // lookahead_bars are in: the rest of this piece, up to the cap
-            for (; k < m; ++k) {
-                if (piece.ts[k] < hi) continue;
-                if (ahead >= want_ahead) {
-                    reached = true;
-                    if (ahead >= cap) break;
-                }
-                ++ahead;
+    // Returns false once enough is in: later chunks are not decoded.
+    src.store->scan(key, at(e.to), at(kMaxTs), [&](const BarColumns& piece) {
+        const std::size_t m = piece.size();
+        std::size_t k = 0;
+        bool reached = false;  // lookahead_bars are in: the rest of this piece, up to the cap
+        for (; k < m; ++k) {
+            if (piece.ts[k] < hi) continue;
+            if (ahead >= want_ahead) {
+                reached = true;
+                if (ahead >= cap) break;
             }
-            e.bars.append(piece, 0, k);
-            if (k < m) {
-                next_to = piece.ts[k];
-                throw Enough{};  // Store::scan has no early exit; later chunks are not decoded
-            }
-            if (m > 0 && (reached || (ahead > 0 && ahead >= want_ahead))) {
-                next_to = piece.ts[m - 1] + 1;  // every bar up to this chunk's last is held
-                throw Enough{};
-            }
-        });
-    } catch (const Enough&) {
-    }
+            ++ahead;
+        }
+        e.bars.append(piece, 0, k);
+        if (k < m) {
+            next_to = piece.ts[k];
+            return false;
+        }
+        if (m > 0 && (reached || (ahead > 0 && ahead >= want_ahead))) {
+            next_to = piece.ts[m - 1] + 1;  // every bar up to this chunk's last is held
+            return false;
+        }
+        return true;
+    });
     e.to = next_to;
     e.dirty = true;
 }

@@ -18,7 +18,6 @@
 #include "cache/raw_window.hpp"
 #include "cache/resident.hpp"
 #include "cache/source.hpp"
-#include "storage/lmdb.hpp"
 
 namespace barstore {
 
@@ -69,17 +68,12 @@ struct Reader::Impl {
     ReaderStats st;
     /// The store, as windows and aggregates read it (counted in st.store_reads).
     cache::Source src{store, &opts, &st};
-    /// The store's environment (the process shares one per store): its last committed
-    /// transaction id is the store version, which changes with every write, ours or another
-    /// process's. Comparing it costs a read transaction begin (~60 ns), a catalog lookup with
-    /// session decoding about three times that, and it is paid on every call.
-    std::shared_ptr<storage::Env> env;
     /// Every entry held, in two LRUs under one budget; the spill behind them. Declared after
     /// `store`, which it reads when made.
     cache::Resident held{opts, st, store->path()};
 
     Impl(const Store& s, ReaderOptions o)
-        : store(&s), opts(std::move(o)), env(storage::open_env(s.path(), storage::EnvOptions{.read_only = true})) {
+        : store(&s), opts(std::move(o)) {
         // Far beyond any use, and small enough that no bar count below can overflow.
         opts.history_bars = std::min(opts.history_bars, std::size_t{1} << 32);
         opts.lookahead_bars = std::min(opts.lookahead_bars, std::size_t{1} << 32);
@@ -87,10 +81,10 @@ struct Reader::Impl {
 
     // ---- series -------------------------------------------------------------------------------
 
-    u64 version() const {
-        storage::Txn txn(*env, true);
-        return mdb_txn_id(txn.get());
-    }
+    /// Changes with every write to the store, ours or another process's (Store::version). It
+    /// costs a read transaction begin (~60 ns), a catalog lookup with session decoding about
+    /// three times that, and it is paid on every call.
+    u64 version() const { return store->version(); }
 
     /// What we hold of the series is still the series: nothing was written to the store since it
     /// was last confirmed, or the catalog's generation is unchanged.

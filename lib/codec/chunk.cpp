@@ -3,7 +3,6 @@
 // byte of a chunk is trusted before its checksum and every size in its header are checked.
 #include "codec/chunk.hpp"
 
-#include <xxhash.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -12,8 +11,9 @@
 #include <string>
 
 #include "barstore/error.hpp"
+#include "codec/checksum.hpp"
 #include "codec/varint.hpp"
-#include "core/le.hpp"
+#include "core/bytes.hpp"
 
 namespace barstore::codec {
 
@@ -22,19 +22,23 @@ namespace {
 using u64 = std::uint64_t;
 using i64 = std::int64_t;
 
+// Field offsets in the fixed part and in a column descriptor (docs/format.md, "Fixed part" and
+// "Column descriptor").
+constexpr std::size_t kMagicAt = 0, kVersionAt = 4, kHeaderSizeAt = 6, kRowsAt = 8, kPayloadBytesAt = 12,
+                      kFirstTsAt = 16, kLastTsAt = 24, kChecksumAt = 32;
+static_assert(kChecksumAt + kChecksumBytes == kFixedHeaderBytes);
+constexpr std::size_t kTransformAt = 0, kPackingAt = 1, kWidthAt = 2, kCompressionAt = 3, kStoredBytesAt = 4,
+                      kPackedBytesAt = 8, kReservedAt = 12, kBaseAt = 16, kDivisorAt = 24;
+static_assert(kDivisorAt + sizeof(u64) == kColumnDescriptorBytes);
+/// A shuffle packing stores at most all 8 bytes of a value.
+constexpr std::size_t kMaxWidth = sizeof(u64);
+/// A varint of a u64 is 1..10 bytes (ceil(64 / 7)): this bounds what a decompression may claim.
+constexpr std::size_t kMaxVarintBytes = 10;
 
 [[noreturn]] void corrupt(const std::string& why) { throw CorruptData("corrupt chunk: " + why); }
 
-u64 checksum_of(std::span<const std::byte> chunk) {
-    // Covers everything but the checksum field itself (bytes 32..39).
-    XXH3_state_t* st = XXH3_createState();
-    XXH3_64bits_reset(st);
-    XXH3_64bits_update(st, chunk.data(), 32);
-    XXH3_64bits_update(st, chunk.data() + 40, chunk.size() - 40);
-    const u64 h = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
-    return h;
-}
+/// Covers everything but the checksum field itself.
+u64 checksum_of(std::span<const std::byte> chunk) { return checksum_without_field(chunk, kChecksumAt); }
 
 struct Contexts {
     ZSTD_CCtx* c = ZSTD_createCCtx();
@@ -101,11 +105,11 @@ bool allowed(std::size_t col, Transform t) {
     switch (t) {
         case Transform::plain:
         case Transform::delta: return true;
-        case Transform::delta2: return col == 0;
-        case Transform::from_prev_close: return col == 1;
-        case Transform::above_body: return col == 2;
-        case Transform::below_body: return col == 3;
-        case Transform::from_open: return col == 4;
+        case Transform::delta2: return col == column::ts;
+        case Transform::from_prev_close: return col == column::open;
+        case Transform::above_body: return col == column::high;
+        case Transform::below_body: return col == column::low;
+        case Transform::from_open: return col == column::close;
     }
     return false;
 }
@@ -120,7 +124,7 @@ std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std:
 
     for (std::size_t c = 0; c < kColumns; ++c)
         if (!allowed(c, opts.transforms[c])) throw InvalidInput("encode_chunk: transform not allowed");
-    const std::vector<i64>* cols[kColumns] = {&b.ts, &b.open, &b.high, &b.low, &b.close, &b.volume};
+    const auto cols = b.columns();
 
     ChunkHeader h;
     h.rows = static_cast<std::uint32_t>(n);
@@ -191,28 +195,27 @@ std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std:
     h.payload_bytes = static_cast<std::uint32_t>(out.size() - kHeaderBytes);
 
     std::byte* p = out.data();
-    put_le<std::uint32_t>(p + 0, kChunkMagic);
-    put_le<std::uint16_t>(p + 4, h.version);
-    put_le<std::uint16_t>(p + 6, static_cast<std::uint16_t>(kHeaderBytes));
-    put_le<std::uint32_t>(p + 8, h.rows);
-    put_le<std::uint32_t>(p + 12, h.payload_bytes);
-    put_le<i64>(p + 16, h.first_ts);
-    put_le<i64>(p + 24, h.last_ts);
+    put_le<std::uint32_t>(p + kMagicAt, kChunkMagic);
+    put_le<std::uint16_t>(p + kVersionAt, h.version);
+    put_le<std::uint16_t>(p + kHeaderSizeAt, static_cast<std::uint16_t>(kHeaderBytes));
+    put_le<std::uint32_t>(p + kRowsAt, h.rows);
+    put_le<std::uint32_t>(p + kPayloadBytesAt, h.payload_bytes);
+    put_le<i64>(p + kFirstTsAt, h.first_ts);
+    put_le<i64>(p + kLastTsAt, h.last_ts);
     for (std::size_t c = 0; c < kColumns; ++c) {
         std::byte* q2 = p + kFixedHeaderBytes + c * kColumnDescriptorBytes;
         const auto& d = h.columns[c];
-        q2[0] = static_cast<std::byte>(d.transform);
-        q2[1] = static_cast<std::byte>(d.packing);
-        q2[2] = static_cast<std::byte>(d.width);
-        q2[3] = static_cast<std::byte>(d.compression);
-        put_le<std::uint32_t>(q2 + 4, d.stored_bytes);
-        put_le<std::uint32_t>(q2 + 8, d.packed_bytes);
-        put_le<std::uint32_t>(q2 + 12, 0);  // reserved, must be zero
-        put_le<i64>(q2 + 16, d.base);
-        put_le<u64>(q2 + 24, d.divisor);
+        q2[kTransformAt] = static_cast<std::byte>(d.transform);
+        q2[kPackingAt] = static_cast<std::byte>(d.packing);
+        q2[kWidthAt] = static_cast<std::byte>(d.width);
+        q2[kCompressionAt] = static_cast<std::byte>(d.compression);
+        put_le<std::uint32_t>(q2 + kStoredBytesAt, d.stored_bytes);
+        put_le<std::uint32_t>(q2 + kPackedBytesAt, d.packed_bytes);
+        put_le<std::uint32_t>(q2 + kReservedAt, 0);  // reserved, must be zero
+        put_le<i64>(q2 + kBaseAt, d.base);
+        put_le<u64>(q2 + kDivisorAt, d.divisor);
     }
-    put_le<u64>(p + 32, 0);
-    put_le<u64>(p + 32, checksum_of(out));
+    put_le<u64>(p + kChecksumAt, checksum_of(out));
     return out;
 }
 
@@ -222,46 +225,48 @@ ChunkHeader read_chunk_header(std::span<const std::byte> chunk, bool verify_chec
         corrupt("shorter than its header (" + std::to_string(chunk.size()) + " bytes)");
     const std::byte* p = chunk.data();
     // Checksum first: a flipped bit is reported as what it is, not as whichever field it hit.
-    if (verify_checksum && checksum_of(chunk) != get_le<u64>(p + 32)) corrupt("checksum mismatch");
-    if (get_le<std::uint32_t>(p) != kChunkMagic) corrupt("bad magic");
+    if (verify_checksum && checksum_of(chunk) != get_le<u64>(p + kChecksumAt)) corrupt("checksum mismatch");
+    if (get_le<std::uint32_t>(p + kMagicAt) != kChunkMagic) corrupt("bad magic");
     ChunkHeader h;
-    h.version = get_le<std::uint16_t>(p + 4);
+    h.version = get_le<std::uint16_t>(p + kVersionAt);
     if (h.version != kFormatVersion)
         corrupt("format version " + std::to_string(h.version) + " (this build reads " +
                 std::to_string(kFormatVersion) + ")");
-    if (get_le<std::uint16_t>(p + 6) != kHeaderBytes) corrupt("bad header size");
-    h.rows = get_le<std::uint32_t>(p + 8);
-    h.payload_bytes = get_le<std::uint32_t>(p + 12);
-    h.first_ts = get_le<i64>(p + 16);
-    h.last_ts = get_le<i64>(p + 24);
-    h.checksum = get_le<u64>(p + 32);
+    if (get_le<std::uint16_t>(p + kHeaderSizeAt) != kHeaderBytes) corrupt("bad header size");
+    h.rows = get_le<std::uint32_t>(p + kRowsAt);
+    h.payload_bytes = get_le<std::uint32_t>(p + kPayloadBytesAt);
+    h.first_ts = get_le<i64>(p + kFirstTsAt);
+    h.last_ts = get_le<i64>(p + kLastTsAt);
+    h.checksum = get_le<u64>(p + kChecksumAt);
     if (h.rows == 0 || h.rows > kMaxChunkRows) corrupt("bad row count " + std::to_string(h.rows));
     if (kHeaderBytes + std::size_t{h.payload_bytes} != chunk.size()) corrupt("payload size mismatch");
     std::size_t stored_total = 0;
     for (std::size_t c = 0; c < kColumns; ++c) {
         const std::byte* q = p + kFixedHeaderBytes + c * kColumnDescriptorBytes;
         auto& d = h.columns[c];
-        const auto t = static_cast<unsigned>(q[0]);
-        const auto pk = static_cast<unsigned>(q[1]);
-        const auto cm = static_cast<unsigned>(q[3]);
-        if (t > 6 || !allowed(c, static_cast<Transform>(t))) corrupt("bad transform id " + std::to_string(t));
-        if (pk < 1 || pk > 4) corrupt("bad packing id " + std::to_string(pk));
-        if (cm > 1) corrupt("bad compression id " + std::to_string(cm));
+        const auto t = static_cast<unsigned>(q[kTransformAt]);
+        const auto pk = static_cast<unsigned>(q[kPackingAt]);
+        const auto cm = static_cast<unsigned>(q[kCompressionAt]);
+        if (t > static_cast<unsigned>(Transform::from_open) || !allowed(c, static_cast<Transform>(t)))
+            corrupt("bad transform id " + std::to_string(t));
+        if (pk < static_cast<unsigned>(Packing::shuffle_zigzag) || pk > static_cast<unsigned>(Packing::varint_unsigned))
+            corrupt("bad packing id " + std::to_string(pk));
+        if (cm > static_cast<unsigned>(Compression::zstd)) corrupt("bad compression id " + std::to_string(cm));
         d.transform = static_cast<Transform>(t);
         d.packing = static_cast<Packing>(pk);
-        d.width = static_cast<std::uint8_t>(q[2]);
+        d.width = static_cast<std::uint8_t>(q[kWidthAt]);
         d.compression = static_cast<Compression>(cm);
-        d.stored_bytes = get_le<std::uint32_t>(q + 4);
-        d.packed_bytes = get_le<std::uint32_t>(q + 8);
-        if (get_le<std::uint32_t>(q + 12) != 0) corrupt("reserved bytes not zero");
-        d.base = get_le<i64>(q + 16);
-        d.divisor = get_le<u64>(q + 24);
+        d.stored_bytes = get_le<std::uint32_t>(q + kStoredBytesAt);
+        d.packed_bytes = get_le<std::uint32_t>(q + kPackedBytesAt);
+        if (get_le<std::uint32_t>(q + kReservedAt) != 0) corrupt("reserved bytes not zero");
+        d.base = get_le<i64>(q + kBaseAt);
+        d.divisor = get_le<u64>(q + kDivisorAt);
         if (d.divisor == 0) corrupt("zero divisor");
         const bool shuffle = d.packing == Packing::shuffle_zigzag || d.packing == Packing::shuffle_unsigned;
-        if (shuffle && (d.width > 8 || std::size_t{d.packed_bytes} != std::size_t{h.rows} * d.width))
+        if (shuffle && (d.width > kMaxWidth || std::size_t{d.packed_bytes} != std::size_t{h.rows} * d.width))
             corrupt("bad column width");
-        // A varint is 1..10 bytes: this bounds what a decompression may claim.
-        if (!shuffle && (d.packed_bytes < h.rows || std::size_t{d.packed_bytes} > std::size_t{h.rows} * 10))
+        if (!shuffle &&
+            (d.packed_bytes < h.rows || std::size_t{d.packed_bytes} > std::size_t{h.rows} * kMaxVarintBytes))
             corrupt("bad varint column size");
         if (d.compression == Compression::none && d.stored_bytes != d.packed_bytes) corrupt("bad stored size");
         stored_total += d.stored_bytes;
@@ -341,32 +346,33 @@ void decode_chunk(std::span<const std::byte> chunk, BarColumns& out) {
         }
     };
     // Rows go straight into the tails of `out`; undone below if the final check fails.
-    std::vector<i64>* dst[kColumns] = {&out.ts, &out.open, &out.high, &out.low, &out.close, &out.volume};
+    const auto dst = out.columns();
     const std::size_t old_size = out.ts.size();
     std::array<i64*, kColumns> x;
     for (std::size_t c = 0; c < kColumns; ++c) {
         dst[c]->resize(old_size + n);
         x[c] = dst[c]->data() + old_size;
     }
-    undo_simple(0, x[0]);
-    undo_simple(5, x[5]);
-    const bool open_simple = undo_simple(1, x[1]);
-    const bool close_simple = undo_simple(4, x[4]);
+    using namespace column;
+    undo_simple(ts, x[ts]);
+    undo_simple(volume, x[volume]);
+    const bool open_simple = undo_simple(open, x[open]);
+    const bool close_simple = undo_simple(close, x[close]);
     // open may depend on the previous close and close on this open: rebuild them row by row.
     if (!open_simple || !close_simple) {
-        i64 prev_close = h.columns[1].base;
+        i64 prev_close = h.columns[open].base;
         for (std::size_t i = 0; i < n; ++i) {
-            if (!open_simple) x[1][i] = add(prev_close, r[1][i]);
-            if (!close_simple) x[4][i] = add(x[1][i], r[4][i]);
-            prev_close = x[4][i];
+            if (!open_simple) x[open][i] = add(prev_close, r[open][i]);
+            if (!close_simple) x[close][i] = add(x[open][i], r[close][i]);
+            prev_close = x[close][i];
         }
     }
-    if (!undo_simple(2, x[2]))
-        for (std::size_t i = 0; i < n; ++i) x[2][i] = add(std::max(x[1][i], x[4][i]), r[2][i]);
-    if (!undo_simple(3, x[3]))
-        for (std::size_t i = 0; i < n; ++i) x[3][i] = sub(std::min(x[1][i], x[4][i]), r[3][i]);
+    if (!undo_simple(high, x[high]))
+        for (std::size_t i = 0; i < n; ++i) x[high][i] = add(std::max(x[open][i], x[close][i]), r[high][i]);
+    if (!undo_simple(low, x[low]))
+        for (std::size_t i = 0; i < n; ++i) x[low][i] = sub(std::min(x[open][i], x[close][i]), r[low][i]);
 
-    if (x[0][0] != h.first_ts || x[0][n - 1] != h.last_ts) {
+    if (x[ts][0] != h.first_ts || x[ts][n - 1] != h.last_ts) {
         for (auto* col : dst) col->resize(old_size);
         corrupt("time range differs from header");
     }

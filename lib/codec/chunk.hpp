@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <tuple>
 #include <vector>
 
 #include "barstore/types.hpp"
@@ -19,11 +20,17 @@ inline constexpr std::size_t kChunkRows = 4096;
 /// decoder allocate for 4 billion rows. Encoders may choose any size up to it.
 inline constexpr std::size_t kMaxChunkRows = 65536;
 inline constexpr std::size_t kColumns = 6;  // ts, open, high, low, close, volume
+/// Column numbers in chunk order, the order of BarColumns::columns() (docs/format.md, "Chunk layout").
+namespace column {
+inline constexpr std::size_t ts = 0, open = 1, high = 2, low = 3, close = 4, volume = 5;
+}
+static_assert(kColumns == std::tuple_size_v<decltype(BarColumns{}.columns())>);
 inline constexpr std::size_t kFixedHeaderBytes = 40;
 inline constexpr std::size_t kColumnDescriptorBytes = 32;
 inline constexpr std::size_t kHeaderBytes = kFixedHeaderBytes + kColumns * kColumnDescriptorBytes;
 
-/// How a column's residuals are computed from its values (docs/format.md, "Transforms").
+/// How a column's residuals are computed from its values (docs/format.md, "Decoding a column",
+/// step 4, which lists the columns each may serve).
 enum class Transform : std::uint8_t {
     plain = 0,            ///< r = x - base
     delta = 1,            ///< r = x[i] - x[i-1], x[-1] = base

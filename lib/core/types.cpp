@@ -1,16 +1,34 @@
-// core/types.cpp: BarColumns helpers and the symbol rule shared by ingest and the store.
-// Invariant guarded: all six columns of a BarColumns always have the same length.
+// core/types.cpp: BarColumns helpers, the symbol rule shared by ingest and the store, and the
+// small value-type functions of types.hpp. Invariant guarded: all six columns of a BarColumns
+// always have the same length.
 #include "barstore/error.hpp"
 #include "barstore/types.hpp"
 
 namespace barstore {
 
+std::string format_timeframe(Duration tf) {
+    constexpr std::int64_t kSecond = 1'000'000'000;
+    const auto ns = tf.count();
+    if (ns <= 0) return std::to_string(ns) + "ns";
+    struct Unit { std::int64_t ns; const char* suffix; };
+    for (const Unit u : {Unit{7 * 86400 * kSecond, "w"}, Unit{86400 * kSecond, "d"},
+                         Unit{3600 * kSecond, "h"}, Unit{60 * kSecond, "m"}, Unit{kSecond, "s"},
+                         Unit{1'000'000, "ms"}, Unit{1'000, "us"}, Unit{1, "ns"}}) {
+        if (ns % u.ns == 0) return std::to_string(ns / u.ns) + u.suffix;
+    }
+    return std::to_string(ns) + "ns";
+}
+
+bool Session::is_24x7() const noexcept {
+    return zone == "UTC" && open == close && open.count() == 0 && weekdays == 0x7F && holidays.empty();
+}
+
 void BarColumns::reserve(std::size_t n) {
-    for (auto* c : {&ts, &open, &high, &low, &close, &volume}) c->reserve(n);
+    for (auto* c : columns()) c->reserve(n);
 }
 
 void BarColumns::clear() noexcept {
-    for (auto* c : {&ts, &open, &high, &low, &close, &volume}) c->clear();
+    for (auto* c : columns()) c->clear();
 }
 
 void BarColumns::push_back(const Bar& b) {
@@ -27,16 +45,11 @@ Bar BarColumns::row(std::size_t i) const {
 }
 
 void BarColumns::append(const BarColumns& other, std::size_t first, std::size_t last) {
-    auto add = [&](std::vector<std::int64_t>& dst, const std::vector<std::int64_t>& src) {
-        dst.insert(dst.end(), src.begin() + static_cast<std::ptrdiff_t>(first),
-                   src.begin() + static_cast<std::ptrdiff_t>(last));
-    };
-    add(ts, other.ts);
-    add(open, other.open);
-    add(high, other.high);
-    add(low, other.low);
-    add(close, other.close);
-    add(volume, other.volume);
+    const auto dst = columns();
+    const auto src = other.columns();
+    for (std::size_t c = 0; c < dst.size(); ++c)
+        dst[c]->insert(dst[c]->end(), src[c]->begin() + static_cast<std::ptrdiff_t>(first),
+                       src[c]->begin() + static_cast<std::ptrdiff_t>(last));
 }
 
 void validate_symbol(const std::string& symbol) {

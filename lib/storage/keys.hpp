@@ -1,35 +1,40 @@
-// storage/keys.hpp: LMDB key layouts (docs/format.md, "Keys").
+// storage/keys.hpp: LMDB key layouts (docs/format.md, "Tables (LMDB named databases)" and
+// "`chunks`: the bars"). Integers in keys are big-endian so that LMDB's bytewise order is
+// numeric order; range scans need no decode.
 #pragma once
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <vector>
 
 #include "barstore/types.hpp"
 
 namespace barstore::storage {
 
-/// Chunk key: be32 series id, be64 (first ts with its sign bit flipped). Big-endian with the
-/// sign flipped so LMDB's bytewise order is (series, time) order, negative times included.
-using ChunkKey = std::array<std::byte, 12>;
-ChunkKey chunk_key(std::uint32_t series_id, std::int64_t first_ts);
+/// A time closing a key: be64 with the sign bit flipped, so that bytewise order is time order,
+/// negative times included.
+inline constexpr std::size_t kTimeKeyBytes = 8;
+void put_time_key(std::byte* p, std::int64_t t) noexcept;
+std::int64_t get_time_key(const std::byte* p) noexcept;
+
+/// What every chunk key of one series starts with: its be32 series id.
+using SeriesPrefix = std::array<std::byte, 4>;
+SeriesPrefix series_prefix(std::uint32_t series_id) noexcept;
+
+/// Chunk key: the series prefix, then the chunk's first ts as a time key.
+using ChunkKey = std::array<std::byte, sizeof(SeriesPrefix) + kTimeKeyBytes>;
+ChunkKey chunk_key(std::uint32_t series_id, std::int64_t first_ts) noexcept;
 struct ChunkKeyParts {
     std::uint32_t series_id;
     std::int64_t first_ts;
 };
-/// nullopt-free: the caller checks size == 12 first.
-ChunkKeyParts parse_chunk_key(std::span<const std::byte> key);
+/// nullopt-free: the caller checks key.size() == sizeof(ChunkKey) first.
+ChunkKeyParts parse_chunk_key(std::span<const std::byte> key) noexcept;
 
 /// Catalog key: the symbol's bytes, a 0x00 byte (symbols never contain NUL), be64 base ns.
 std::vector<std::byte> catalog_key(const SeriesKey& key);
 /// Throws CorruptData if the bytes are not a catalog key.
 SeriesKey parse_catalog_key(std::span<const std::byte> key);
-
-void put_be32(std::byte* p, std::uint32_t v);
-void put_be64(std::byte* p, std::uint64_t v);
-std::uint32_t get_be32(const std::byte* p);
-std::uint64_t get_be64(const std::byte* p);
 
 }  // namespace barstore::storage

@@ -454,6 +454,12 @@ void Txn::put(MDB_dbi db, std::span<const std::byte> key, std::span<const std::b
     check(mdb_put(txn_, db, &k, &v, flags), env_.path(), "mdb_put");
 }
 
+std::size_t Txn::page_bytes() const {
+    MDB_stat st{};
+    check(mdb_env_stat(env_.get(), &st), env_.path(), "mdb_env_stat");
+    return st.ms_psize;
+}
+
 bool Txn::del(MDB_dbi db, std::span<const std::byte> key) {
     MDB_val k = as_val(key);
     const int rc = mdb_del(txn_, db, &k, nullptr);
@@ -473,6 +479,11 @@ bool Cursor::move(MDB_cursor_op op, MDB_val& key, MDB_val& value) {
     if (rc == MDB_NOTFOUND) return false;
     check(rc, txn_.env().path(), "mdb_cursor_get");
     return true;
+}
+
+bool Cursor::seek(std::span<const std::byte> key) {
+    key_ = as_val(key);
+    return move(MDB_SET_RANGE, key_, value_);
 }
 
 void Cursor::del() { check(mdb_cursor_del(cur_, 0), txn_.env().path(), "mdb_cursor_del"); }

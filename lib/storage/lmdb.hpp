@@ -142,6 +142,11 @@ public:
     void commit();
     MDB_txn* get() const { return txn_; }
     const Env& env() const { return env_; }
+    /// LMDB's id of this transaction: for a read, the last commit it sees, so it changes with
+    /// every commit to the environment, by any process (mdb_txn_id).
+    std::uint64_t id() const noexcept { return mdb_txn_id(txn_); }
+    /// The environment's page size: the unit of its disk use.
+    std::size_t page_bytes() const;
 
     MDB_dbi open_db(const char* name, bool create);
     std::optional<std::span<const std::byte>> get(MDB_dbi db, std::span<const std::byte> key) const;
@@ -165,6 +170,8 @@ private:
     MDB_txn* txn_ = nullptr;
 };
 
+/// A cursor on one table. Closed by its destructor, which for a write transaction must run
+/// before the commit (LMDB frees a write transaction's cursors with it).
 class Cursor {
 public:
     Cursor(const Txn& txn, MDB_dbi db);
@@ -174,11 +181,21 @@ public:
     /// Positions with `op`; false at either end (MDB_NOTFOUND). key/value stay valid until the
     /// transaction ends or the next write.
     bool move(MDB_cursor_op op, MDB_val& key, MDB_val& value);
+    /// The same, keeping the entry in the cursor for key() and value(); MDB_SET_RANGE needs seek().
+    bool move(MDB_cursor_op op) { return move(op, key_, value_); }
+    /// To the first entry whose key is >= `key` (MDB_SET_RANGE); false if there is none.
+    bool seek(std::span<const std::byte> key);
+    /// The entry of the last successful move() or seek(): valid until the transaction ends or the
+    /// next write.
+    std::span<const std::byte> key() const { return as_bytes(key_); }
+    std::span<const std::byte> value() const { return as_bytes(value_); }
+    /// Deletes the entry under the cursor; a following MDB_NEXT returns the entry after it.
     void del();
 
 private:
     const Txn& txn_;
     MDB_cursor* cur_ = nullptr;
+    MDB_val key_{}, value_{};
 };
 
 }  // namespace barstore::storage

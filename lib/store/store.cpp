@@ -1,7 +1,8 @@
-// store/store.cpp: the series catalog and chunk tables on top of storage/ and codec/.
-// Invariants: every chunk of a series but the last holds exactly kChunkRows bars; chunk keys,
-// catalog rows and first/last ts always agree; each write is one LMDB transaction. Every write,
-// replace and removal is one splice (Impl::splice), which never decodes a chunk it removes whole.
+// store/store.cpp: the series catalog and chunk tables on top of storage/ and codec/; speaks in
+// series and times, storage/ in keys and chunks. Invariants: every chunk of a series but the last
+// holds exactly kChunkRows bars; chunk keys, catalog rows and first/last ts always agree; each
+// write is one LMDB transaction. Every write, replace and removal is one splice (Impl::splice),
+// which never decodes a chunk it removes whole.
 #include "barstore/store.hpp"
 
 #include <sys/stat.h>
@@ -9,13 +10,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <thread>
 
 #include "barstore/decimal.hpp"
 #include "barstore/error.hpp"
 #include "barstore/time.hpp"
 #include "codec/chunk.hpp"
-#include "core/le.hpp"
+#include "core/bytes.hpp"
+#include "storage/chunk_cursor.hpp"
 #include "storage/keys.hpp"
 #include "storage/lmdb.hpp"
 
@@ -23,6 +26,7 @@ namespace barstore {
 
 namespace {
 
+using storage::ChunkCursor;
 using storage::Cursor;
 using storage::Txn;
 using i64 = std::int64_t;
@@ -34,12 +38,7 @@ constexpr std::uint32_t kStoreFormat = 1;
 constexpr std::uint16_t kCatalogRecordVersion = 1;
 constexpr std::size_t kCatalogRecordBytes = 56;
 
-std::span<const std::byte> bytes_of(std::string_view s) {
-    return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
-}
-
-
-/// A catalog row as stored (docs/format.md, "Catalog").
+/// A catalog row as stored (docs/format.md, "`catalog`: one record per series").
 struct CatalogRecord {
     std::uint32_t series_id = 0;
     Scale scale;
@@ -128,6 +127,33 @@ std::vector<std::vector<std::byte>> encode_all(const BarColumns& bars) {
     return out;
 }
 
+/// What a splice does to a series' chunks, decided from their keys alone (none is read): chunks
+/// [0, keep_before) stay as they are; [keep_before, range_end) are rewritten: those holding bars
+/// in the range, a partial last chunk that new bars after it top up, and with a rescale every
+/// chunk before the range too. merge() may take more after them; the rest stay.
+struct SplicePlan {
+    std::vector<i64> starts;  ///< every chunk's first ts, in order
+    u64 last_chunk_rows = 0;
+    i64 last_ts = 0;  ///< the series' last bar
+    std::size_t keep_before = 0, range_end = 0;
+
+    std::size_t size() const { return starts.size(); }
+    u64 rows_of(std::size_t c) const { return c + 1 < size() ? codec::kChunkRows : last_chunk_rows; }
+    /// Every bar of chunk c is at or before t: chunk c's bars lie in [its key, the next key).
+    bool ends_by(std::size_t c, i64 t) const { return c + 1 < size() ? starts[c + 1] - 1 <= t : last_ts <= t; }
+};
+
+/// The bars a splice writes: the kept stored bars before the range, the new bars, the kept
+/// stored bars after it; and how far into the stored chunks it reached.
+struct SpliceMerge {
+    BarColumns copy;        ///< the merged bars, unless they are the new bars alone
+    bool borrowed = true;   ///< a fresh series or a full last chunk: the new bars, no copy
+    std::size_t keep_from;  ///< chunks [keep_from, n) stay
+    u64 removed = 0;        ///< stored bars in the range
+
+    const BarColumns& bars(const BarColumns& incoming) const { return borrowed ? incoming : copy; }
+};
+
 }  // namespace
 
 struct Store::Impl {
@@ -167,14 +193,14 @@ struct Store::Impl {
     }
 
     std::optional<CatalogRecord> record(const Txn& txn, const SeriesKey& key) const {
-        const auto v = const_cast<Txn&>(txn).get(catalog, storage::catalog_key(key));
+        const auto v = txn.get(catalog, storage::catalog_key(key));
         if (!v) return std::nullopt;
         return CatalogRecord::decode(*v, describe(key));
     }
 
     /// The series' session (24x7 when none is stored), from its canonical text.
     Session session_of(const Txn& txn, const std::vector<std::byte>& catalog_key) const {
-        const auto v = have_sessions ? const_cast<Txn&>(txn).get(sessions, catalog_key) : std::nullopt;
+        const auto v = have_sessions ? txn.get(sessions, catalog_key) : std::nullopt;
         if (!v) return Session{};
         try {
             return parse_session({reinterpret_cast<const char*>(v->data()), v->size()});
@@ -199,6 +225,11 @@ struct Store::Impl {
         return cur;
     }
 
+    /// A cursor over one series' chunks, in time order.
+    ChunkCursor chunks_of(const Txn& txn, std::uint32_t series_id) const {
+        return ChunkCursor(txn, chunks, storage::series_prefix(series_id));
+    }
+
     [[noreturn]] static void rethrow_naming(const CorruptData& e, const SeriesKey& key, i64 key_ts) {
         throw CorruptData(describe(key) + " chunk at " + format_time(Timestamp{Duration{key_ts}}) + ": " + e.what());
     }
@@ -210,10 +241,28 @@ struct Store::Impl {
             rethrow_naming(e, key, key_ts);
         }
     }
+    /// The value of the chunk whose key says it starts at `first_ts`, which the series' keys
+    /// listed: one step on when the cursor stands on the chunk before, else a seek.
+    static std::span<const std::byte> chunk_at(ChunkCursor& cur, const SeriesKey& key, i64 first_ts) {
+        if (cur.positioned() && cur.first_ts() < first_ts) cur.next();
+        if (!cur.positioned() || cur.first_ts() != first_ts) cur.seek(first_ts);
+        if (!cur.positioned() || cur.first_ts() != first_ts) vanished(key, first_ts);
+        return cur.value();
+    }
+    [[noreturn]] static void vanished(const SeriesKey& key, i64 first_ts) {
+        throw CorruptData(describe(key) + ": chunk at " + format_time(Timestamp{Duration{first_ts}}) + " vanished");
+    }
 
     void write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation);
     u64 splice(Txn& txn, const SeriesKey& key, CatalogRecord& rec, i64 lo, i64 hi, const BarColumns& incoming,
                int price_k, int volume_k);
+    SplicePlan plan_splice(const Txn& txn, const SeriesKey& key, const CatalogRecord& rec, i64 lo, i64 hi,
+                           bool rescale, bool adding) const;
+    SpliceMerge merge(const Txn& txn, const SeriesKey& key, std::uint32_t series_id, const SplicePlan& plan, i64 lo,
+                      i64 hi, const BarColumns& incoming, int price_k, int volume_k) const;
+    u64 drop_chunks(Txn& txn, const SeriesKey& key, std::uint32_t series_id, const SplicePlan& plan,
+                    std::size_t keep_from);
+    std::pair<std::size_t, u64> put_chunks(Txn& txn, std::uint32_t series_id, const BarColumns& bars);
 };
 
 /// Removes the stored bars of `rec`'s series with ts in [lo, hi] (inclusive) and puts `incoming`
@@ -221,138 +270,158 @@ struct Store::Impl {
 /// kept stored bar is scaled up by that many decimals. Updates rec's rows, chunks, bytes and
 /// first/last ts (not its generation or scale); returns how many stored bars went.
 ///
-/// Keys alone say which chunks to touch: chunk c's bars lie in [its key, the next chunk's key),
-/// the last chunk's end at the catalog's last ts, and every chunk but the last holds kChunkRows
-/// bars. A chunk wholly inside [lo, hi] is deleted without being read, so a chunk that fails its
-/// checksum can be cut out by removing or replacing its range. Decoded are only the chunks that
-/// straddle lo or hi, and chunks after the range until the rewritten bars fill whole chunks
-/// (stored chunks from there on are still full and in order, so they stay as they are); with a
-/// rescale, every kept chunk.
+/// Keys alone say which chunks to touch (plan_splice): chunk c's bars lie in [its key, the next
+/// chunk's key), the last chunk's end at the catalog's last ts, and every chunk but the last
+/// holds kChunkRows bars. A chunk wholly inside [lo, hi] is deleted without being read, so a
+/// chunk that fails its checksum can be cut out by removing or replacing its range. Decoded
+/// (merge) are only the chunks that straddle lo or hi, and chunks after the range until the
+/// rewritten bars fill whole chunks (stored chunks from there on are still full and in order, so
+/// they stay as they are); with a rescale, every kept chunk. Then the rewritten chunks go
+/// (drop_chunks) and the merged bars are encoded and put (put_chunks).
 u64 Store::Impl::splice(Txn& txn, const SeriesKey& key, CatalogRecord& rec, i64 lo, i64 hi,
                         const BarColumns& incoming, int price_k, int volume_k) {
     const bool rescale = price_k > 0 || volume_k > 0;
-    std::vector<i64> starts;
-    {
-        Cursor cur(txn, chunks);
-        const auto series_start = storage::chunk_key(rec.series_id, kMinTs);
-        MDB_val k = storage::as_val(series_start), v{};
-        for (bool ok = rec.rows > 0 && cur.move(MDB_SET_RANGE, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
-            if (k.mv_size != 12) break;
-            const auto parts = storage::parse_chunk_key(storage::as_bytes(k));
-            if (parts.series_id != rec.series_id) break;
-            starts.push_back(parts.first_ts);
+    const SplicePlan plan = plan_splice(txn, key, rec, lo, hi, rescale, !incoming.empty());
+    const SpliceMerge m = merge(txn, key, rec.series_id, plan, lo, hi, incoming, price_k, volume_k);
+    const u64 deleted_bytes = drop_chunks(txn, key, rec.series_id, plan, m.keep_from);
+    const BarColumns& merged = m.bars(incoming);
+    const auto [put_count, added_bytes] = put_chunks(txn, rec.series_id, merged);
+
+    // Chunks [0, keep_before) and [keep_from, n) are untouched.
+    const std::size_t n = plan.size(), keep_before = plan.keep_before, keep_from = m.keep_from;
+    const u64 kept_after_rows = keep_from < n ? (n - keep_from - 1) * codec::kChunkRows + plan.last_chunk_rows : 0;
+    if (keep_before == 0) rec.first_ts = !merged.empty() ? merged.ts.front() : keep_from < n ? plan.starts[keep_from] : 0;
+    if (keep_from < n) {
+        // The series' last chunk is kept, and with it the last bar.
+    } else if (!merged.empty()) {
+        rec.last_ts = merged.ts.back();
+    } else if (keep_before > 0) {
+        // The range took everything from a chunk boundary on: the last kept chunk's header
+        // (checked against its checksum) names its last bar.
+        const i64 at = plan.starts[keep_before - 1];
+        auto cur = chunks_of(txn, rec.series_id);
+        try {
+            rec.last_ts = codec::read_chunk_header(chunk_at(cur, key, at), true).last_ts;
+        } catch (const CorruptData& e) {
+            rethrow_naming(e, key, at);
         }
+    } else {
+        rec.last_ts = 0;
     }
-    const std::size_t n = starts.size();
+    rec.rows = keep_before * codec::kChunkRows + merged.size() + kept_after_rows;
+    rec.chunks = keep_before + put_count + (n - keep_from);
+    rec.stored_bytes = rec.stored_bytes - deleted_bytes + added_bytes;
+    return m.removed;
+}
+
+SplicePlan Store::Impl::plan_splice(const Txn& txn, const SeriesKey& key, const CatalogRecord& rec, i64 lo, i64 hi,
+                                    bool rescale, bool adding) const {
+    SplicePlan p;
+    p.last_ts = rec.last_ts;
+    {
+        auto cur = chunks_of(txn, rec.series_id);
+        for (bool ok = rec.rows > 0 && cur.first(); ok; ok = cur.next()) p.starts.push_back(cur.first_ts());
+    }
+    const std::size_t n = p.size();
     if (n != rec.chunks || (n > 0) != (rec.rows > 0) || rec.rows > n * codec::kChunkRows ||
         (n > 0 && rec.rows <= (n - 1) * codec::kChunkRows))
         throw CorruptData(describe(key) + ": catalog says " + std::to_string(rec.rows) + " bars in " +
                           std::to_string(rec.chunks) + " chunks of " + std::to_string(codec::kChunkRows) +
                           " bars but the last, found " + std::to_string(n) + " chunks");
-    const u64 last_chunk_rows = n > 0 ? rec.rows - (n - 1) * codec::kChunkRows : 0;
-    auto rows_of = [&](std::size_t c) -> u64 { return c + 1 < n ? codec::kChunkRows : last_chunk_rows; };
-    // Every bar of chunk c is at or before t.
-    auto ends_by = [&](std::size_t c, i64 t) { return c + 1 < n ? starts[c + 1] - 1 <= t : rec.last_ts <= t; };
-    auto value_of = [&](std::size_t c) {
-        const auto v = txn.get(chunks, storage::chunk_key(rec.series_id, starts[c]));
-        if (!v) throw CorruptData(describe(key) + ": chunk at " + format_time(Timestamp{Duration{starts[c]}}) + " vanished");
-        return *v;
-    };
-    // A corrupt chunk we had to read: say which range cuts it out.
-    auto decode_or_explain = [&](std::size_t c, BarColumns& out) {
-        try {
-            decode(value_of(c), key, starts[c], out);
-        } catch (const CorruptData& e) {
-            const std::string span = c + 1 < n ? "[" + format_time(Timestamp{Duration{starts[c]}}) + ", " +
-                                                     format_time(Timestamp{Duration{starts[c + 1]}}) + ")"
-                                               : "[" + format_time(Timestamp{Duration{starts[c]}}) + ", " +
-                                                     format_time(Timestamp{Duration{rec.last_ts}}) + "]";
-            throw CorruptData(std::string(e.what()) + "; its bars lie in " + span +
-                              ": remove or replace all of that range to cut it out");
-        }
-    };
+    p.last_chunk_rows = n > 0 ? rec.rows - (n - 1) * codec::kChunkRows : 0;
 
     // The first chunk with a bar at or after lo; the chunks before it are full (each has a
     // successor) and stay, except a partial last chunk that new bars after it must top up.
     std::size_t first = 0;
     if (lo != kMinTs)
-        while (first < n && ends_by(first, lo - 1)) ++first;
-    std::size_t rewrite_from = rescale ? 0 : first;
-    if (!rescale && first == n && n > 0 && !incoming.empty() && last_chunk_rows != codec::kChunkRows)
-        rewrite_from = n - 1;
+        while (first < n && p.ends_by(first, lo - 1)) ++first;
+    p.keep_before = rescale ? 0 : first;
+    if (!rescale && first == n && n > 0 && adding && p.last_chunk_rows != codec::kChunkRows) p.keep_before = n - 1;
+    p.range_end = p.keep_before;
+    while (p.range_end < n && p.starts[p.range_end] <= hi) ++p.range_end;
+    return p;
+}
 
+SpliceMerge Store::Impl::merge(const Txn& txn, const SeriesKey& key, std::uint32_t series_id, const SplicePlan& plan,
+                               i64 lo, i64 hi, const BarColumns& incoming, int price_k, int volume_k) const {
+    const bool rescale = price_k > 0 || volume_k > 0;
+    const std::size_t n = plan.size();
+    auto cur = chunks_of(txn, series_id);
+    // A corrupt chunk we had to read: say which range cuts it out.
+    auto decode_or_explain = [&](std::size_t c, BarColumns& out) {
+        const i64 at = plan.starts[c];
+        try {
+            decode(chunk_at(cur, key, at), key, at, out);
+        } catch (const CorruptData& e) {
+            const std::string span = c + 1 < n ? "[" + format_time(Timestamp{Duration{at}}) + ", " +
+                                                     format_time(Timestamp{Duration{plan.starts[c + 1]}}) + ")"
+                                               : "[" + format_time(Timestamp{Duration{at}}) + ", " +
+                                                     format_time(Timestamp{Duration{plan.last_ts}}) + "]";
+            throw CorruptData(std::string(e.what()) + "; its bars lie in " + span +
+                              ": remove or replace all of that range to cut it out");
+        }
+    };
+
+    SpliceMerge m;
     BarColumns head, tail;  // kept stored bars before lo, and after hi, in rewritten chunks
     thread_local BarColumns piece;
-    u64 removed = 0, deleted_bytes = 0;
-    std::size_t c = rewrite_from;
-    auto drop = [&](std::size_t at) {
-        deleted_bytes += value_of(at).size();
-        txn.del(chunks, storage::chunk_key(rec.series_id, starts[at]));
-    };
-    for (; c < n && starts[c] <= hi; ++c) {
-        if (starts[c] >= lo && ends_by(c, hi)) {
-            removed += rows_of(c);  // wholly inside: never read
-        } else {
-            piece.clear();
-            decode_or_explain(c, piece);
-            const auto a = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), lo) - piece.ts.begin());
-            const auto b = static_cast<std::size_t>(std::upper_bound(piece.ts.begin(), piece.ts.end(), hi) - piece.ts.begin());
-            head.append(piece, 0, a);
-            removed += b - a;
-            tail.append(piece, b, piece.size());
+    std::size_t c = plan.keep_before;
+    for (; c < plan.range_end; ++c) {
+        if (plan.starts[c] >= lo && plan.ends_by(c, hi)) {
+            m.removed += plan.rows_of(c);  // wholly inside: never read
+            continue;
         }
-        drop(c);
+        piece.clear();
+        decode_or_explain(c, piece);
+        const auto a = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), lo) - piece.ts.begin());
+        const auto b = static_cast<std::size_t>(std::upper_bound(piece.ts.begin(), piece.ts.end(), hi) - piece.ts.begin());
+        head.append(piece, 0, a);
+        m.removed += b - a;
+        tail.append(piece, b, piece.size());
     }
     // Chunks after the range, until the rewritten bars end on a chunk boundary.
-    for (; c < n && (rescale || (head.size() + incoming.size() + tail.size()) % codec::kChunkRows != 0); ++c) {
+    for (; c < n && (rescale || (head.size() + incoming.size() + tail.size()) % codec::kChunkRows != 0); ++c)
         decode_or_explain(c, tail);
-        drop(c);
-    }
+    m.keep_from = c;
     if (rescale) {
         scale_up(head, price_k, volume_k, key);
         scale_up(tail, price_k, volume_k, key);
     }
-
-    // merged = kept stored bars before the range, the new bars, kept stored bars after it.
-    BarColumns merged_copy;
-    const BarColumns* merged_ptr = &incoming;  // a fresh series or a full last chunk: no copy
     if (!head.empty() || !tail.empty()) {
-        merged_copy.reserve(head.size() + incoming.size() + tail.size());
-        merged_copy.append(head, 0, head.size());
-        merged_copy.append(incoming, 0, incoming.size());
-        merged_copy.append(tail, 0, tail.size());
-        merged_ptr = &merged_copy;
+        m.borrowed = false;
+        m.copy.reserve(head.size() + incoming.size() + tail.size());
+        m.copy.append(head, 0, head.size());
+        m.copy.append(incoming, 0, incoming.size());
+        m.copy.append(tail, 0, tail.size());
     }
-    const BarColumns& merged = *merged_ptr;
-    const auto encoded = encode_all(merged);
-    u64 added_bytes = 0;
-    for (std::size_t e = 0; e < encoded.size(); ++e) {
-        txn.put(chunks, storage::chunk_key(rec.series_id, merged.ts[e * codec::kChunkRows]), encoded[e]);
-        added_bytes += encoded[e].size();
-    }
+    return m;
+}
 
-    // Chunks [0, rewrite_from) and [c, n) are untouched.
-    const u64 kept_after_rows = c < n ? (n - c - 1) * codec::kChunkRows + last_chunk_rows : 0;
-    if (rewrite_from == 0) rec.first_ts = !merged.empty() ? merged.ts.front() : c < n ? starts[c] : 0;
-    if (c < n) {
-        // The series' last chunk is kept, and with it the last bar.
-    } else if (!merged.empty()) {
-        rec.last_ts = merged.ts.back();
-    } else if (rewrite_from > 0) {
-        // The range took everything from a chunk boundary on: the last kept chunk's header
-        // (checked against its checksum) names its last bar.
-        try {
-            rec.last_ts = codec::read_chunk_header(value_of(rewrite_from - 1), true).last_ts;
-        } catch (const CorruptData& e) {
-            rethrow_naming(e, key, starts[rewrite_from - 1]);
-        }
-    } else {
-        rec.last_ts = 0;
+/// Deletes chunks [plan.keep_before, keep_from) by key (none is read); returns their bytes.
+u64 Store::Impl::drop_chunks(Txn& txn, const SeriesKey& key, std::uint32_t series_id, const SplicePlan& plan,
+                             std::size_t keep_from) {
+    u64 bytes = 0;
+    auto cur = chunks_of(txn, series_id);
+    bool on = plan.keep_before < keep_from && cur.seek(plan.starts[plan.keep_before]);
+    for (std::size_t c = plan.keep_before; c < keep_from; ++c) {
+        if (!on || cur.first_ts() != plan.starts[c]) vanished(key, plan.starts[c]);
+        bytes += cur.value().size();
+        cur.del();
+        on = cur.next();  // the chunk after the deleted one
     }
-    rec.rows = rewrite_from * codec::kChunkRows + merged.size() + kept_after_rows;
-    rec.chunks = rewrite_from + encoded.size() + (n - c);
-    rec.stored_bytes = rec.stored_bytes - deleted_bytes + added_bytes;
-    return removed;
+    return bytes;
+}
+
+/// Encodes `bars` into full chunks (the last may be partial) and puts them; returns how many
+/// chunks and their bytes.
+std::pair<std::size_t, u64> Store::Impl::put_chunks(Txn& txn, std::uint32_t series_id, const BarColumns& bars) {
+    const auto encoded = encode_all(bars);
+    u64 bytes = 0;
+    for (std::size_t e = 0; e < encoded.size(); ++e) {
+        txn.put(chunks, storage::chunk_key(series_id, bars.ts[e * codec::kChunkRows]), encoded[e]);
+        bytes += encoded[e].size();
+    }
+    return {encoded.size(), bytes};
 }
 
 void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation) {
@@ -431,6 +500,11 @@ Store Store::open(const std::filesystem::path& dir, StoreOptions opts) {
 
 const std::filesystem::path& Store::path() const noexcept { return impl_->env.path(); }
 
+std::uint64_t Store::version() const {
+    Txn txn(impl_->env, true);
+    return txn.id();
+}
+
 void Store::write(std::span<const SeriesBatch> batches, WriteMode mode) {
     if (impl_->env.read_only()) throw InvalidInput(path().string() + ": store opened read-only");
     Txn txn(impl_->env, false);
@@ -452,13 +526,8 @@ std::uint64_t Store::remove(const SeriesKey& key, std::optional<Timestamp> from,
         // The whole series: its chunks by key (none is read), its catalog row, its session.
         {
             // Closed before the commit: LMDB frees a write transaction's cursors with it.
-            Cursor cur(txn, impl_->chunks);
-            const auto series_start = storage::chunk_key(rec->series_id, kMinTs);
-            MDB_val k = storage::as_val(series_start), v{};
-            for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
-                if (storage::parse_chunk_key(storage::as_bytes(k)).series_id != rec->series_id) break;
-                cur.del();  // LMDB then makes MDB_NEXT return the item after the deleted one
-            }
+            auto cur = impl_->chunks_of(txn, rec->series_id);
+            for (bool ok = cur.first(); ok; ok = cur.next()) cur.del();  // next(): the one after it
         }
         txn.del(impl_->catalog, ck);
         if (impl_->have_sessions) txn.del(impl_->sessions, ck);
@@ -482,10 +551,9 @@ std::vector<SeriesInfo> Store::list() const {
     Txn txn(impl_->env, true);
     Cursor cur(txn, impl_->catalog);
     std::vector<SeriesInfo> out;
-    MDB_val k{}, v{};
-    for (bool ok = cur.move(MDB_FIRST, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
-        const auto key = storage::parse_catalog_key(storage::as_bytes(k));
-        out.push_back(to_info(key, CatalogRecord::decode(storage::as_bytes(v), describe(key))));
+    for (bool ok = cur.move(MDB_FIRST); ok; ok = cur.move(MDB_NEXT)) {
+        const auto key = storage::parse_catalog_key(cur.key());
+        out.push_back(to_info(key, CatalogRecord::decode(cur.value(), describe(key))));
         out.back().session = impl_->session_of(txn, storage::catalog_key(key));
     }
     return out;
@@ -521,15 +589,10 @@ std::optional<SeriesInfo> Store::info(const SeriesKey& key) const {
     info.session = impl_->session_of(txn, storage::catalog_key(key));
     // Page footprint from value sizes alone (LMDB knows them without reading overflow pages):
     // a large value takes whole overflow pages plus a leaf node; a small one sits in a leaf.
-    MDB_stat st{};
-    storage::check(mdb_stat(txn.get(), impl_->chunks, &st), path(), "mdb_stat");
-    const u64 page = st.ms_psize, node_overhead = 8 + 12 + 2;  // node header, key, slot
-    Cursor cur(txn, impl_->chunks);
-    auto start = storage::chunk_key(r->series_id, std::numeric_limits<i64>::min());
-    MDB_val k = storage::as_val(start), v{};
-    for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
-        if (storage::parse_chunk_key(storage::as_bytes(k)).series_id != r->series_id) break;
-        const u64 size = v.mv_size;
+    const u64 page = txn.page_bytes(), node_overhead = 8 + sizeof(storage::ChunkKey) + 2;  // node header, key, slot
+    auto cur = impl_->chunks_of(txn, r->series_id);
+    for (bool ok = cur.first(); ok; ok = cur.next()) {
+        const u64 size = cur.value().size();
         info.disk_bytes += size > page / 2 ? (size + 16 + page - 1) / page * page + node_overhead
                                            : size + node_overhead;
     }
@@ -542,42 +605,30 @@ std::vector<SeriesInfo> Store::find(std::string_view symbol) const {
     prefix.push_back('\0');
     Txn txn(impl_->env, true);
     Cursor cur(txn, impl_->catalog);
-    MDB_val k = storage::as_val(bytes_of(prefix)), v{};
     std::vector<SeriesInfo> out;
-    for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok; ok = cur.move(MDB_NEXT, k, v)) {
-        if (k.mv_size != prefix.size() + 8 || std::memcmp(k.mv_data, prefix.data(), prefix.size()) != 0) break;
-        const auto key = storage::parse_catalog_key(storage::as_bytes(k));
-        out.push_back(to_info(key, CatalogRecord::decode(storage::as_bytes(v), describe(key))));
+    for (bool ok = cur.seek(bytes_of(prefix)); ok; ok = cur.move(MDB_NEXT)) {
+        const auto k = cur.key();
+        if (k.size() != prefix.size() + 8 || std::memcmp(k.data(), prefix.data(), prefix.size()) != 0) break;
+        const auto key = storage::parse_catalog_key(k);
+        out.push_back(to_info(key, CatalogRecord::decode(cur.value(), describe(key))));
         out.back().session = impl_->session_of(txn, storage::catalog_key(key));
     }
     return out;
 }
 
-void Store::scan(const SeriesKey& key, Timestamp from, Timestamp to,
-                 const std::function<void(const BarColumns&)>& fn) const {
+void Store::scan(const SeriesKey& key, Timestamp from, Timestamp to, ScanFn fn) const {
     const i64 lo = from.time_since_epoch().count(), hi = to.time_since_epoch().count();
     if (lo >= hi) return;
     Txn txn(impl_->env, true);
     const auto rec = impl_->record(txn, key);
     if (!rec || rec->rows == 0 || rec->last_ts < lo || rec->first_ts >= hi) return;
-    Cursor cur(txn, impl_->chunks);
-    auto start = storage::chunk_key(rec->series_id, lo);
-    MDB_val k = storage::as_val(start), v{};
-    bool ok = cur.move(MDB_SET_RANGE, k, v);
-    auto same_series = [&] { return k.mv_size == 12 && storage::parse_chunk_key(storage::as_bytes(k)).series_id == rec->series_id; };
-    // The chunk holding `lo` starts at or before it: step back one unless we landed on it.
-    if (!(ok && same_series() && storage::parse_chunk_key(storage::as_bytes(k)).first_ts == lo)) {
-        ok = ok ? cur.move(MDB_PREV, k, v) : cur.move(MDB_LAST, k, v);
-        if (!ok || !same_series()) {
-            k = storage::as_val(start);
-            ok = cur.move(MDB_SET_RANGE, k, v);
-        }
-    }
+    auto cur = impl_->chunks_of(txn, rec->series_id);
     thread_local BarColumns piece;  // reused: a scan of years must not allocate per chunk
-    for (; ok && same_series(); ok = cur.move(MDB_NEXT, k, v)) {
-        const auto first_ts = storage::parse_chunk_key(storage::as_bytes(k)).first_ts;
+    // From the chunk holding `lo`, which starts at or before it; if none does, from the first.
+    for (bool ok = cur.seek_floor(lo) || cur.first(); ok; ok = cur.next()) {
+        const i64 first_ts = cur.first_ts();
         if (first_ts >= hi) break;
-        const auto chunk = storage::as_bytes(v);
+        const auto chunk = cur.value();
         if (first_ts < lo) {
             // The chunk before `lo` may end before it: its (verified) header says, so a read of
             // later bars neither decodes it nor fails if it is corrupt.
@@ -596,9 +647,9 @@ void Store::scan(const SeriesKey& key, Timestamp from, Timestamp to,
             const auto b = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), hi) - piece.ts.begin());
             BarColumns trimmed;
             trimmed.append(piece, a, b);
-            fn(trimmed);
-        } else {
-            fn(piece);
+            if (!fn(trimmed)) return;
+        } else if (!fn(piece)) {
+            return;
         }
     }
 }
@@ -623,19 +674,14 @@ BarColumns Store::read_last(const SeriesKey& key, std::size_t n, Timestamp befor
     Txn txn(impl_->env, true);
     const auto rec = impl_->record(txn, key);
     if (!rec || rec->rows == 0 || rec->first_ts >= hi) return out;
-    Cursor cur(txn, impl_->chunks);
-    auto start = storage::chunk_key(rec->series_id, hi);
-    MDB_val k = storage::as_val(start), v{};
-    // The first chunk starting at or after `before` holds nothing we want: go one back.
-    bool ok = cur.move(MDB_SET_RANGE, k, v);
-    ok = ok ? cur.move(MDB_PREV, k, v) : cur.move(MDB_LAST, k, v);
+    auto cur = impl_->chunks_of(txn, rec->series_id);
     std::vector<BarColumns> parts;  // newest first
     std::size_t have = 0;
-    for (; ok && k.mv_size == 12 && have < n; ok = cur.move(MDB_PREV, k, v)) {
-        const auto p = storage::parse_chunk_key(storage::as_bytes(k));
-        if (p.series_id != rec->series_id) break;
+    // From the last chunk starting before `before` (hi > first_ts, so hi - 1 cannot wrap): a
+    // chunk starting at or after it holds nothing we want.
+    for (bool ok = cur.seek_floor(hi - 1); ok && have < n; ok = cur.prev()) {
         BarColumns c;
-        Impl::decode(storage::as_bytes(v), key, p.first_ts, c);
+        Impl::decode(cur.value(), key, cur.first_ts(), c);
         const auto end = static_cast<std::size_t>(std::lower_bound(c.ts.begin(), c.ts.end(), hi) - c.ts.begin());
         const std::size_t take = std::min(end, n - have);
         BarColumns piece;
@@ -652,18 +698,13 @@ std::vector<VerifyProblem> Store::verify() const {
     std::vector<VerifyProblem> problems;
     Txn txn(impl_->env, true);
     Cursor cat(txn, impl_->catalog);
-    MDB_val ck{}, cv{};
-    std::vector<std::uint32_t> known_ids;
-    for (bool ok = cat.move(MDB_FIRST, ck, cv); ok; ok = cat.move(MDB_NEXT, ck, cv)) {
-        const auto key = storage::parse_catalog_key(storage::as_bytes(ck));
-        const auto rec = CatalogRecord::decode(storage::as_bytes(cv), describe(key));
-        known_ids.push_back(rec.series_id);
+    for (bool ok = cat.move(MDB_FIRST); ok; ok = cat.move(MDB_NEXT)) {
+        const auto key = storage::parse_catalog_key(cat.key());
+        const auto rec = CatalogRecord::decode(cat.value(), describe(key));
         auto problem = [&](i64 first, i64 last, std::string why) {
             problems.push_back({key, Timestamp{Duration{first}}, Timestamp{Duration{last}}, std::move(why)});
         };
-        Cursor cur(txn, impl_->chunks);
-        auto start = storage::chunk_key(rec.series_id, std::numeric_limits<i64>::min());
-        MDB_val k = storage::as_val(start), v{};
+        auto cur = impl_->chunks_of(txn, rec.series_id);
         u64 rows = 0, n_chunks = 0, bytes = 0, undecodable = 0;
         i64 prev_last = 0;
         BarColumns bars;
@@ -672,27 +713,26 @@ std::vector<VerifyProblem> Store::verify() const {
         // is known.
         constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
         std::size_t open_end = kNone;
-        for (bool ok = cur.move(MDB_SET_RANGE, k, v); ok && k.mv_size == 12; ok = cur.move(MDB_NEXT, k, v)) {
-            const auto p = storage::parse_chunk_key(storage::as_bytes(k));
-            if (p.series_id != rec.series_id) break;
+        for (bool ok = cur.first(); ok; ok = cur.next()) {
+            const i64 key_ts = cur.first_ts();
             if (open_end != kNone) {
-                problems[open_end].last = Timestamp{Duration{p.first_ts - key.base.count()}};
+                problems[open_end].last = Timestamp{Duration{key_ts - key.base.count()}};
                 open_end = kNone;
             }
             ++n_chunks;
-            bytes += v.mv_size;
+            bytes += cur.value().size();
             bars.clear();
             try {
-                codec::decode_chunk(storage::as_bytes(v), bars);
+                codec::decode_chunk(cur.value(), bars);
             } catch (const CorruptData& e) {
-                problem(p.first_ts, p.first_ts, e.what());
+                problem(key_ts, key_ts, e.what());
                 problems.back().undecodable = true;
                 open_end = problems.size() - 1;
                 ++undecodable;
                 continue;
             }
             const i64 first = bars.ts.front(), last = bars.ts.back();
-            if (first != p.first_ts) problem(first, last, "chunk key does not match its first bar");
+            if (first != key_ts) problem(first, last, "chunk key does not match its first bar");
             if (n_chunks > 1 && first <= prev_last) problem(first, last, "chunk overlaps the previous chunk");
             if (n_chunks < rec.chunks && bars.size() != codec::kChunkRows)
                 problem(first, last, "chunk before the last is not full");

@@ -99,10 +99,6 @@ std::string days_text(std::uint8_t mask) {
 
 }  // namespace
 
-bool Session::is_24x7() const noexcept {
-    return zone == "UTC" && open == close && open.count() == 0 && weekdays == 0x7F && holidays.empty();
-}
-
 Session parse_session(std::string_view text) {
     std::istringstream in{std::string(text)};
     std::vector<std::string> words;

@@ -67,16 +67,4 @@ Duration parse_timeframe(std::string_view text) {
     return Duration{total};
 }
 
-std::string format_timeframe(Duration tf) {
-    const auto ns = tf.count();
-    if (ns <= 0) return std::to_string(ns) + "ns";
-    struct Unit { std::int64_t ns; const char* suffix; };
-    for (const Unit u : {Unit{7 * 86400 * kSecond, "w"}, Unit{86400 * kSecond, "d"},
-                         Unit{3600 * kSecond, "h"}, Unit{60 * kSecond, "m"}, Unit{kSecond, "s"},
-                         Unit{1'000'000, "ms"}, Unit{1'000, "us"}, Unit{1, "ns"}}) {
-        if (ns % u.ns == 0) return std::to_string(ns / u.ns) + u.suffix;
-    }
-    return std::to_string(ns) + "ns";
-}
-
 }  // namespace barstore

@@ -1,5 +1,6 @@
 // barstore/barstore.hpp: the whole public API.
 #pragma once
+#include "barstore/batch.hpp"
 #include "barstore/decimal.hpp"
 #include "barstore/error.hpp"
 #include "barstore/ingest.hpp"

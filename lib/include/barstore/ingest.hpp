@@ -10,24 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "barstore/batch.hpp"  // SeriesBatch, check_bars: core, shared with the store
 #include "barstore/session.hpp"
 #include "barstore/types.hpp"
 
 namespace barstore {
-
-/// Bars of one series, ready for Store::write. Every bar has passed check_bars().
-struct SeriesBatch {
-    SeriesKey key;
-    Scale scale;
-    BarColumns bars;
-    /// CSV values whose text had more than 15 significant digits and a fraction (a binary double
-    /// printed in full, like `218102.59507500002`): each rounded half-even to 15 significant
-    /// digits, or to a whole number where the integer part is longer (`92233720368547758.08`
-    /// keeps its 17 integer digits). Integer digits are never rounded; every other value is exact.
-    std::uint64_t rounded_values = 0;
-    /// Set by the caller (ingest --session): stored with the bars, in the same transaction.
-    std::optional<Session> session;
-};
 
 enum class FileFormat { auto_detect, csv, dbn };
 enum class Stamp { start, end };
@@ -64,15 +51,5 @@ std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& nam
                                    const ParseOptions& opts);
 std::vector<SeriesBatch> parse_dbn(std::span<const std::byte> data, const std::string& name,
                                    const ParseOptions& opts);
-
-/// The store's invariants for one series: low <= min(open, close), high >= max(open, close),
-/// volume >= 0, ts strictly increasing and a multiple of `base` since the epoch.
-/// Returns the index of the first bad bar and why, or nullopt if all hold.
-struct BarProblem {
-    std::size_t index;
-    std::string reason;
-    bool misaligned = false;  ///< the rule broken is the base's alignment (callers may say more)
-};
-std::optional<BarProblem> check_bars(const BarColumns& bars, Duration base);
 
 }  // namespace barstore

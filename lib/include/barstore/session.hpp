@@ -1,5 +1,6 @@
-// barstore/session.hpp: trading sessions (zone, local open/close, weekdays, holidays) and the
-// calendar that finds the session holding an instant. Rules and examples: docs/time.md.
+// barstore/session.hpp: trading sessions (zone, local open/close, weekdays, holidays): their
+// text form and the calendar that finds the session holding an instant. Rules and examples:
+// docs/time.md. The Session value itself is in types.hpp (core), since a SeriesBatch carries one.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -12,22 +13,6 @@
 #include "barstore/types.hpp"
 
 namespace barstore {
-
-/// A recurring session. A close at or before the open means the session starts the evening
-/// before its trading date (CME Globex 17:00-16:00); open == close means 24 hours.
-struct Session {
-    std::string zone = "UTC";                ///< IANA zone of open/close
-    std::chrono::minutes open{0}, close{0};  ///< local time of day, 0..1439; a close may be 1440 (24:00)
-    /// Trading dates the session runs on, bit d for weekday d (0 = Sunday .. 6 = Saturday); the
-    /// trading date is the local date of the close.
-    std::uint8_t weekdays = 0x7F;
-    std::vector<std::chrono::sys_days> holidays;  ///< trading dates without a session, sorted
-    /// The preset's name; empty for a custom one and for 24x7, which is the default Session{}.
-    std::string preset;
-
-    bool is_24x7() const noexcept;
-    friend bool operator==(const Session&, const Session&) = default;
-};
 
 /// `24x7`, `us-equity`, `us-equity-extended`, `cme-globex`, or
 /// `ZONE HH:MM-HH:MM [Mon-Fri|Sun-Fri|Mon,Wed,...] [holidays=YYYY-MM-DD,...]`.

@@ -1,17 +1,18 @@
 // barstore/store.hpp: open a store, write series batches, read bars back as columns.
 #pragma once
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
-#include "barstore/ingest.hpp"
+#include "barstore/batch.hpp"
 #include "barstore/session.hpp"
 #include "barstore/types.hpp"
 
@@ -60,25 +61,74 @@ struct VerifyProblem {
     bool undecodable = false;  ///< failed its checksum or header: none of its bars can be read
 };
 
+/// What Store::scan calls with each piece of bars: any callable taking `const BarColumns&` that
+/// returns void (go on) or bool (false stops the scan, and no later chunk is read). Refers to
+/// the caller's callable without copying it, so it must outlive the scan (a lambda written in
+/// the call does).
+class ScanFn {
+public:
+    template <class F>
+        requires(!std::same_as<std::remove_cvref_t<F>, ScanFn> && std::invocable<F&, const BarColumns&>)
+    ScanFn(F&& fn) noexcept  // implicit, so that a lambda converts
+        : fn_(const_cast<void*>(static_cast<const void*>(std::addressof(fn)))), call_(&call<std::remove_reference_t<F>>) {}
+    /// Whether to go on.
+    bool operator()(const BarColumns& piece) const { return call_(fn_, piece); }
+
+private:
+    template <class F>
+    static bool call(void* fn, const BarColumns& piece) {
+        if constexpr (std::is_void_v<std::invoke_result_t<F&, const BarColumns&>>) {
+            (*static_cast<F*>(fn))(piece);
+            return true;
+        } else {
+            return static_cast<bool>((*static_cast<F*>(fn))(piece));
+        }
+    }
+    void* fn_;
+    bool (*call_)(void*, const BarColumns&);
+};
+
+/// A store: one directory, one LMDB environment (docs/format.md).
+///
+/// Thread-safety: every call is its own LMDB transaction, so one Store may be used from any
+/// number of threads at once, as may several Stores on one directory, in this process or others
+/// (the process shares one environment per store). A read sees one commit, whole; writes (write,
+/// set_session, remove) serialise on the store's writer lock, across threads and processes.
+/// Returned values are owned copies, except the columns scan() lends its callback.
+///
+/// Errors (barstore/error.hpp): every call that reads or writes may also throw IoError (the OS or
+/// LMDB refused, e.g. no reader slot left: raise max_readers), StorageFull (an I/O error on a full
+/// file system) and CorruptData (LMDB found a damaged page, or a catalog record, key or stored
+/// session is malformed); each call lists what else it throws. A throwing write leaves the store
+/// exactly as it was.
 class Store {
 public:
-    /// Opens (read-write: creates) the store in `dir`. Throws IoError, CorruptData.
+    /// Opens (read-write: creates) the store in `dir`. Throws NotFound (read-only, and no store
+    /// is there: no directory, no or an empty data.mdb, or an LMDB environment without barstore's
+    /// tables), InvalidInput (`dir` is a Reader's spill directory; or a read-write open of a store
+    /// this process has open read-only on files it cannot write), IoError (the directory cannot be
+    /// made or read, a network file system, LMDB), StorageFull (no room for lock.mdb or the new
+    /// store), CorruptData (data.mdb truncated or damaged, or a store format this build does not
+    /// read).
     static Store open(const std::filesystem::path& dir, StoreOptions opts = {});
     Store(Store&&) noexcept;
     Store& operator=(Store&&) noexcept;
     ~Store();
 
-    /// Writes every batch in one LMDB transaction: all of it or nothing. Batches must pass
-    /// check_bars. Throws InvalidInput (bars at or before the last bar without replace, a scale
-    /// that cannot be reconciled, a base that differs), StorageFull, IoError, and CorruptData
-    /// when a stored chunk the write must rewrite (not one it replaces whole) cannot be decoded.
+    /// Writes every batch in one LMDB transaction: all of it or nothing. Throws InvalidInput (the
+    /// store is read-only; a bad symbol, a base <= 0, decimals outside 0..18, bars that fail
+    /// check_bars, bars at or before the last bar without replace, a value that does not fit int64
+    /// at the reconciled decimals, a session no bar of the base can start in), StorageFull,
+    /// IoError, and CorruptData when a stored chunk the write must rewrite (not one it replaces
+    /// whole) cannot be decoded, or the catalog's counts disagree with the chunks.
     /// A batch with more decimals than the series has rescales the stored series; one with fewer
     /// is scaled up to the series' decimals (docs/format.md, "Scale").
     void write(std::span<const SeriesBatch> batches, WriteMode mode = WriteMode::append);
 
     /// Sets a series' session; a write like any other, so its generation changes and anything
     /// derived from it (aggregates, cache entries keyed by generation) is invalidated.
-    /// Throws NotFound for an unknown series.
+    /// Throws NotFound for an unknown series, InvalidInput (the store is read-only, an unknown
+    /// zone, a session no bar of the series' base can start in).
     void set_session(const SeriesKey& key, const Session& session);
 
     /// Removes bars of one series in one write transaction, all or nothing; the generation
@@ -95,7 +145,9 @@ public:
     std::uint64_t remove(const SeriesKey& key, std::optional<Timestamp> from = std::nullopt,
                          std::optional<Timestamp> to = std::nullopt);
 
+    /// Every series, in catalog order (symbol bytes, then base).
     std::vector<SeriesInfo> list() const;
+    /// One series' record with disk_bytes; nullopt if unknown. Walks the series' chunk keys.
     std::optional<SeriesInfo> info(const SeriesKey& key) const;
     /// The catalog record alone (disk_bytes left 0): one key lookup, for hot paths.
     std::optional<SeriesInfo> info_fast(const SeriesKey& key) const;
@@ -103,17 +155,26 @@ public:
     std::vector<SeriesInfo> find(std::string_view symbol) const;
 
     /// Bars with ts in [from, to). Empty if the series is unknown. The result is owned.
-    /// Each call is one short read transaction. Throws CorruptData naming the chunk.
+    /// Throws CorruptData naming the chunk.
     BarColumns read(const SeriesKey& key, Timestamp from, Timestamp to) const;
     /// Calls `fn` with the bars in [from, to) in time order, one chunk's worth at a time, so an
-    /// aggregation never materialises the range. The columns passed are valid only during the call.
-    void scan(const SeriesKey& key, Timestamp from, Timestamp to,
-              const std::function<void(const BarColumns&)>& fn) const;
-    /// The last `n` bars with ts < before (fewer if the series is shorter).
+    /// aggregation never materialises the range; stops when `fn` returns false (ScanFn). One read
+    /// transaction. The columns passed are valid only during the call, and fn must not call read()
+    /// or scan() of any Store on the same thread (they reuse the buffer it is reading). Throws
+    /// CorruptData naming the chunk, and whatever fn throws (the scan then ends).
+    void scan(const SeriesKey& key, Timestamp from, Timestamp to, ScanFn fn) const;
+    /// The last `n` bars with ts < before (fewer if the series is shorter). Throws CorruptData
+    /// naming the chunk.
     BarColumns read_last(const SeriesKey& key, std::size_t n, Timestamp before) const;
 
-    /// Decodes every chunk, checks checksums and invariants; returns each bad chunk.
+    /// Decodes every chunk, checks checksums and invariants; returns each bad chunk (a damaged
+    /// chunk is a problem returned, not thrown).
     std::vector<VerifyProblem> verify() const;
+
+    /// The store's version: changes with every commit to it, by any Store or process, so equal
+    /// versions mean nothing was written in between. Costs one read transaction's begin (tens of
+    /// ns), less than any catalog lookup: for caches that check before every call.
+    std::uint64_t version() const;
 
     const std::filesystem::path& path() const noexcept;
 
