@@ -5,6 +5,7 @@
 // as spill_dir.cpp allows. Durability is not needed, so only this environment runs with
 // MDB_NOSYNC | MDB_NOMETASYNC.
 #include "cache/spill.hpp"
+#include "core/bytes.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -26,10 +27,6 @@ namespace barstore::cache {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::span<const std::byte> bytes_of(std::string_view s) {
-    return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
-}
 
 std::string errno_text(int e) { return std::strerror(e); }
 

@@ -10,7 +10,8 @@
 
 #include "barstore/error.hpp"
 #include "codec/chunk.hpp"
-#include "core/le.hpp"
+#include "codec/checksum.hpp"
+#include "core/bytes.hpp"
 
 namespace barstore::cache {
 
@@ -22,15 +23,13 @@ constexpr std::size_t kHeaderBytes = 96;
 constexpr std::size_t kChecksumAt = 88;
 
 void put_be64(std::string& out, u64 v) {
-    for (int b = 7; b >= 0; --b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xFF));
+    std::byte b[8];
+    put_be(b, v);
+    out.append(reinterpret_cast<const char*>(b), sizeof b);
 }
 
-/// XXH3-64 of everything after the header, seeded with XXH3-64 of the header before the
-/// checksum field: the whole value but the field itself, in two one-shot calls (no state).
-u64 checksum(std::span<const std::byte> value) {
-    const u64 head = XXH3_64bits(value.data(), kChecksumAt);
-    return XXH3_64bits_withSeed(value.data() + kHeaderBytes, value.size() - kHeaderBytes, head);
-}
+/// The whole value but the checksum field itself, as a chunk's (codec/checksum.hpp).
+u64 checksum(std::span<const std::byte> value) { return codec::checksum_without_field(value, kChecksumAt); }
 
 std::size_t chunks_for(u64 rows) { return static_cast<std::size_t>((rows + codec::kChunkRows - 1) / codec::kChunkRows); }
 
