@@ -17,6 +17,7 @@
 #include "barstore/error.hpp"
 #include "barstore/ingest.hpp"
 #include "ingest/csv_internal.hpp"
+#include "ingest/csv_number.hpp"
 #include "reference/naive_csv.hpp"
 #include "support/time.hpp"
 #include "support/util.hpp"
@@ -715,5 +716,105 @@ TEST_CASE("csv: throughput on 5.26 M rows" * doctest::skip()) {
             MESSAGE(kind << csv.size() / 5'256'000 << " B/row: " << b.bars.size() << " rows in " << dt.count() * 1e3
                          << " ms = " << b.bars.size() / dt.count() / 1e6 << " M rows/s");
         }
+    }
+}
+
+// ---- the number fields (ingest/csv_number.hpp over core/decimal_parse.hpp) ----------------------
+
+namespace {
+
+/// What a CSV number field should parse to, from reference::naive_decimal and a plain syntax
+/// check: "mag@decimals" with "-" and "~" (rounded) marks, or why it is refused.
+std::string expected_number(const std::string& t) {
+    bool plain = !t.empty();
+    std::size_t dots = 0, digits = 0;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        const char c = t[i];
+        if (c == '.') ++dots;
+        else if (c >= '0' && c <= '9') ++digits;
+        else if (!((c == '-' || c == '+') && i == 0)) plain = false;
+    }
+    if (!plain || dots > 1 || digits == 0) return "syntax";
+    const auto d = reference::naive_decimal(t);
+    if (d.decimals > 18) return "decimals";
+    if (d.digits > INT64_MAX) return "range";
+    // Rounded: more than 15 significant digits with a fraction left after its trailing zeros.
+    const auto dot = t.find('.');
+    std::string frac = dot == std::string::npos ? "" : t.substr(dot + 1);
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    std::string all = t.substr(t[0] == '-' || t[0] == '+' ? 1 : 0, dot == std::string::npos ? std::string::npos : dot) + frac;
+    all.erase(std::remove(all.begin(), all.end(), '.'), all.end());
+    const auto first = all.find_first_not_of('0');
+    const bool rounded = !frac.empty() && first != std::string::npos && all.size() - first > 15;
+    return std::string(d.negative ? "-" : "") + std::to_string(static_cast<std::uint64_t>(d.digits)) + "@" +
+           std::to_string(d.decimals) + (rounded ? "~" : "");
+}
+
+std::string shown(const csv_detail::Num& n) {
+    return std::string(n.negative ? "-" : "") + std::to_string(n.mag) + "@" + std::to_string(n.decimals) +
+           (n.rounded ? "~" : "");
+}
+
+/// A random number field: short prices, long float noise, tiny fractions, or junk.
+std::string random_number(std::mt19937_64& rng) {
+    const auto digits = [&](std::size_t n) {
+        std::string s;
+        for (std::size_t i = 0; i < n; ++i) s += static_cast<char>('0' + rng() % 10);
+        return s;
+    };
+    std::string t = rng() % 4 == 0 ? (rng() % 2 ? "-" : "+") : "";
+    switch (rng() % 5) {
+        case 0:  // prices and volumes as exchanges print them, trailing zeros included
+            t += digits(1 + rng() % 7);
+            if (rng() % 2) {
+                t += '.';
+                t += digits(rng() % 7);
+                t.append(rng() % 3, '0');
+            }
+            break;
+        case 1:  // a double printed in full, around the 15- and 19-digit limits
+        case 2:
+            if (rng() % 4 == 0) t += "00";
+            t += digits(1 + rng() % 20);
+            t += '.';
+            t += digits(1 + rng() % 18);
+            break;
+        case 3:  // tiny fractions, up to past 18 decimals
+            t += "0.";
+            t.append(rng() % 22, '0');
+            t += digits(1 + rng() % 4);
+            break;
+        default: {  // junk: signs, dots, exponents and blanks anywhere
+            const std::string alphabet = "0123456789.-+e ";
+            for (std::size_t i = rng() % 12; i > 0; --i) t += alphabet[rng() % alphabet.size()];
+        }
+    }
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("csv: number fields equal the reference, through the fast path and the exact core alike") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    std::vector<std::string> texts = {"46319.0", "0", "-0", "0.000", "218102.59507500002", "9223372036854775807",
+                                      "-9223372036854775808", "9223372036854775808", "92233720368547758.08",
+                                      "0.000000000000000001", "0.0000000000000000001", "999999999999999.95",
+                                      "0.99999999999999999", "1.", ".5", "-.5", "+", "-", ".", "", "1e5", "1.2.3"};
+    for (int i = 0; i < 50'000; ++i) texts.push_back(random_number(rng));
+    for (const auto& t : texts) {
+        CAPTURE(t);
+        const std::string want = expected_number(t);
+        csv_detail::Num core;
+        const auto status = decimal_core::parse_exact(t, csv_detail::kNumberRules, core);
+        const char* const kStatus[] = {"ok", "syntax", "decimals", "range"};
+        CHECK((status == decimal_core::Status::ok ? shown(core) : kStatus[static_cast<int>(status)]) == want);
+        // The row parser's view: the field, its line's end and padding; it must stop at the '\n'.
+        std::string padded = t + "\n" + std::string(64, '\0');
+        const char* p = padded.data();
+        csv_detail::Num fast;
+        const bool took = csv_detail::parse_number(p, fast) && p == padded.data() + t.size();
+        CHECK((took ? shown(fast) : "refused") == (want.find('@') != std::string::npos ? want : "refused"));
     }
 }

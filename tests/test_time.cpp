@@ -3,15 +3,20 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <algorithm>
 #include <climits>
 #include <random>
 #include <string>
+#include <vector>
+
+#include <date/tz.h>
 
 #include "barstore/error.hpp"
 #include "barstore/time.hpp"
 #include "reference/naive_time.hpp"
 #include "support/time.hpp"
 #include "support/util.hpp"
+#include "time/local_to_utc.hpp"
 
 using barstore::Duration;
 using barstore::format_time;
@@ -369,5 +374,86 @@ TEST_CASE("parse_timeframe accepts up to 366 days and refuses longer ones") {
         FAIL("accepted");
     } catch (const InvalidInput& e) {
         CHECK(std::string(e.what()).find("366d") != std::string::npos);
+    }
+}
+
+// ---- LocalToUtc (time/local_to_utc.hpp) ---------------------------------------------------------
+
+namespace {
+
+/// date::tz's own answer, through its public to_sys, as UTC seconds: "gap" for a skipped
+/// local time, the earlier instant for a repeated one.
+std::string tz_utc_s(const date::time_zone* zone, std::int64_t local_s) {
+    const date::local_seconds local{std::chrono::seconds{local_s}};
+    try {
+        return std::to_string(zone->to_sys(local).time_since_epoch().count());
+    } catch (const date::nonexistent_local_time&) {
+        return "gap";
+    } catch (const date::ambiguous_local_time&) {
+        return std::to_string(zone->to_sys(local, date::choose::earliest).time_since_epoch().count());
+    }
+}
+
+std::string converted(barstore::LocalToUtc& conv, std::int64_t local_s) {
+    std::int64_t utc_s = 0;
+    return conv.to_utc(local_s, utc_s) ? std::to_string(utc_s) : "gap";
+}
+
+}  // namespace
+
+TEST_CASE("LocalToUtc equals date::tz around every offset change, in order, shuffled and cold") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    std::size_t changes_seen = 0;  // the sweep below must find the changes it is about
+    // DST at 02:00 and at midnight, a 30-minute DST, half-hour zones, a skipped day (Apia
+    // 2011-12-30), offset changes without DST (Moscow), and no change at all.
+    for (const char* name : {"America/New_York", "Europe/London", "Australia/Lord_Howe", "America/Sao_Paulo",
+                             "Pacific/Apia", "Asia/Kolkata", "Europe/Moscow", "America/St_Johns", "Asia/Tokyo"}) {
+        const std::string zone_name = name;
+        CAPTURE(zone_name);
+        const date::time_zone* zone = date::locate_zone(name);
+        // Local seconds on both sides of each change between 1970 and 2040: the old and the new
+        // offset's view of the instant, and steps around them up to an hour and a bit.
+        std::vector<std::int64_t> local;
+        using std::chrono::seconds;
+        auto t = date::sys_seconds{seconds{0}};
+        const auto stop = date::sys_seconds{seconds{2'208'988'800}};  // 2040-01-01
+        while (t < stop) {
+            const auto info = zone->get_info(t);
+            if (info.end >= stop) break;
+            const auto after = zone->get_info(info.end);
+            for (const auto off : {info.offset.count(), after.offset.count()})
+                for (const std::int64_t d : {-7201, -3601, -3600, -1801, -1800, -1, 0, 1, 1799, 1800, 3599, 3600, 3601, 7200})
+                    local.push_back(info.end.time_since_epoch().count() + off + d);
+            t = info.end;
+        }
+        changes_seen += local.size();
+        for (int i = 0; i < 2000; ++i)  // anywhere the CSV parser admits: 1678..2261
+            local.push_back(static_cast<std::int64_t>(rng() % 18'400'000'000ull) - 9'200'000'000ll);
+        std::sort(local.begin(), local.end());
+        const auto check_all = [&](const std::vector<std::int64_t>& order, bool cold) {
+            barstore::LocalToUtc warm(zone);
+            for (const std::int64_t s : order) {
+                CAPTURE(s);
+                barstore::LocalToUtc fresh(zone);
+                CHECK(converted(cold ? fresh : warm, s) == tz_utc_s(zone, s));
+            }
+        };
+        check_all(local, false);  // in time order, as a file reads: the cached spans do the work
+        auto shuffled = local;
+        std::shuffle(shuffled.begin(), shuffled.end(), rng);
+        check_all(shuffled, false);
+        check_all(local, true);
+    }
+    CHECK(changes_seen > 28 * 300);  // 28 values per change; New York alone changed ~140 times
+}
+
+TEST_CASE("LocalToUtc without a zone is UTC and never fails") {
+    barstore::LocalToUtc utc(nullptr);
+    for (const std::int64_t s : {std::int64_t{INT64_MIN}, std::int64_t{-1}, std::int64_t{0}, std::int64_t{1'700'000'000},
+                                 std::int64_t{INT64_MAX - 1}}) {
+        CAPTURE(s);
+        CHECK(converted(utc, s) == std::to_string(s));
     }
 }

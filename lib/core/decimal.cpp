@@ -1,66 +1,92 @@
 // core/decimal.cpp: exact decimal parsing and printing; no floating point anywhere, so
-// `130.23` is stored as 13023 x 10^-2 and printed back as `130.23`.
+// `130.23` is stored as 13023 x 10^-2 and printed back as `130.23`. Owns the exact-decimal core
+// (decimal_parse.hpp) that the CSV parser's number fields fall back to.
 #include "barstore/decimal.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <string>
+
+#include "core/decimal_parse.hpp"
 
 namespace barstore {
 
-namespace {
-constexpr std::int64_t kPow10[19] = {1,
-                                     10,
-                                     100,
-                                     1000,
-                                     10000,
-                                     100000,
-                                     1000000,
-                                     10000000,
-                                     100000000,
-                                     1000000000,
-                                     10000000000,
-                                     100000000000,
-                                     1000000000000,
-                                     10000000000000,
-                                     100000000000000,
-                                     1000000000000000,
-                                     10000000000000000,
-                                     100000000000000000,
-                                     1000000000000000000};
-}  // namespace
+namespace decimal_core {
 
-std::optional<Decimal> parse_decimal(std::string_view s) {
+// The digits are collected as text so that rounding works on decimal digits, never on a binary
+// value; this is the slow, general path (the CSV parser calls it only for long or bad fields).
+Status parse_exact(std::string_view t, const Rules& rules, Parts& n) {
+    n = Parts{};
     std::size_t i = 0;
-    bool negative = false;
-    if (i < s.size() && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
-    // Accumulate as unsigned magnitude so INT64_MIN parses too.
-    std::uint64_t mag = 0;
-    int digits = 0, decimals = 0;
+    if (i < t.size() && (t[i] == '-' || t[i] == '+')) n.negative = t[i++] == '-';
+    std::string digits;  // all digits, leading zeros dropped: value = digits / 10^frac
+    std::size_t frac = 0, count = 0;
     bool dot = false;
-    for (; i < s.size(); ++i) {
-        const char c = s[i];
-        if (c == '.' && !dot) {
+    for (; i < t.size(); ++i) {
+        if (t[i] == '.' && !dot) {
             dot = true;
             continue;
         }
-        if (c < '0' || c > '9') return std::nullopt;
-        const auto d = static_cast<std::uint64_t>(c - '0');
-        if (mag > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return std::nullopt;
-        mag = mag * 10 + d;
-        ++digits;
-        if (dot) ++decimals;
+        if (!is_digit(t[i])) return Status::syntax;
+        ++count;
+        if (dot) ++frac;
+        if (!digits.empty() || t[i] != '0') digits += t[i];
     }
-    if (digits == 0 || decimals > 18) return std::nullopt;
-    const std::uint64_t limit = negative ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1;
-    if (mag > limit) return std::nullopt;
-    const auto m = negative ? static_cast<std::int64_t>(0 - mag) : static_cast<std::int64_t>(mag);
-    return Decimal{m, decimals};
+    if (count == 0) return Status::syntax;
+    const auto drop_trailing_zeros = [&] {
+        while (frac > 0 && !digits.empty() && digits.back() == '0') {
+            digits.pop_back();
+            --frac;
+        }
+        if (digits.empty()) frac = 0;
+    };
+    if (rules.drop_trailing_zeros) drop_trailing_zeros();
+    const std::size_t max_digits = rules.max_significant_digits;
+    if (max_digits > 0 && digits.size() > max_digits && frac > 0) {
+        const std::size_t keep = digits.size() - std::min(digits.size() - max_digits, frac);
+        const char first = digits[keep];
+        const bool rest = digits.find_first_not_of('0', keep + 1) != std::string::npos;
+        const bool odd = (digits[keep - 1] - '0') % 2 == 1;
+        frac -= digits.size() - keep;
+        digits.resize(keep);
+        n.rounded = true;
+        if (first > '5' || (first == '5' && (rest || odd))) {
+            std::size_t j = keep;
+            for (; j > 0 && digits[j - 1] == '9'; --j) digits[j - 1] = '0';
+            if (j == 0) digits.insert(digits.begin(), '1');
+            else ++digits[j - 1];
+        }
+        drop_trailing_zeros();
+    }
+    if (frac > static_cast<std::size_t>(kMaxDecimals)) return Status::decimals;
+    std::uint64_t m = 0;
+    for (const char c : digits)
+        if (__builtin_mul_overflow(m, 10u, &m) || __builtin_add_overflow(m, static_cast<unsigned>(c - '0'), &m))
+            return Status::range;
+    constexpr auto kInt64Max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (m > kInt64Max + (n.negative && rules.allow_int64_min ? 1 : 0)) return Status::range;
+    n.mag = m;
+    n.decimals = static_cast<int>(frac);
+    return Status::ok;
+}
+
+}  // namespace decimal_core
+
+std::optional<Decimal> parse_decimal(std::string_view s) {
+    // Exactly as written: `46319.0` keeps its decimal, and INT64_MIN parses too.
+    constexpr decimal_core::Rules kExact{.drop_trailing_zeros = false, .max_significant_digits = 0,
+                                         .allow_int64_min = true};
+    decimal_core::Parts p;
+    if (decimal_core::parse_exact(s, kExact, p) != decimal_core::Status::ok) return std::nullopt;
+    const auto m = p.negative ? static_cast<std::int64_t>(0 - p.mag) : static_cast<std::int64_t>(p.mag);
+    return Decimal{m, p.decimals};
 }
 
 std::optional<std::int64_t> rescale(std::int64_t mantissa, int from_decimals, int to_decimals) {
     const int k = to_decimals - from_decimals;
-    if (k < 0 || k > 18) return std::nullopt;
+    if (k < 0 || k > decimal_core::kMaxDecimals) return std::nullopt;
     std::int64_t out = 0;
-    if (__builtin_mul_overflow(mantissa, kPow10[k], &out)) return std::nullopt;
+    if (__builtin_mul_overflow(mantissa, decimal_core::pow10(k), &out)) return std::nullopt;
     return out;
 }
 

@@ -1,0 +1,50 @@
+// ingest/csv_dialect.hpp: how a CSV file is written, decided once from its first line: byte
+// order mark, blank lines, delimiter, and header (or field count) to a Layout of roles.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ingest/csv_text.hpp"
+
+namespace barstore::csv_detail {
+
+/// What a field of a row holds.
+enum class Role : std::uint8_t { skip, ts, date, time, open, high, low, close, volume };
+inline constexpr std::size_t kRoles = 9;
+
+/// The role's name in messages ("open", "timestamp"); "field" for a skipped column.
+const char* role_name(Role r);
+
+/// Which field of a row is which.
+struct Layout {
+    char delim = ',';
+    std::vector<Role> roles;                 ///< one per field of a row
+    std::array<std::size_t, kRoles> column;  ///< field index of each role, kNpos if absent
+
+    void set(std::vector<Role> r) {
+        roles = std::move(r);
+        column.fill(kNpos);
+        for (std::size_t i = roles.size(); i-- > 0;) column[static_cast<std::size_t>(roles[i])] = i;
+    }
+};
+
+/// The file as detect_dialect read it. Pointers and views point into the bytes it was given.
+struct Dialect {
+    Layout layout;
+    const char* data_begin = nullptr;   ///< first byte of the first data line (after any header)
+    std::size_t first_data_line = 0;    ///< its 1-based line number
+    std::size_t first_line = 0;         ///< 1-based line number of the first non-blank line
+    std::string_view first_text;        ///< that line, header or data, without its newline
+};
+
+/// Skips a UTF-8 byte order mark and leading blank lines, picks the delimiter from the first
+/// line and reads a header, or a 6- or 7-field data row, into a layout. Throws InvalidInput
+/// naming `name` and the line for an empty file, a header missing a column, or a headerless
+/// row of another field count.
+Dialect detect_dialect(std::string_view data, const std::string& name);
+
+}  // namespace barstore::csv_detail
