@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cache/lru.hpp"
-#include "test_util.hpp"
+#include "support/util.hpp"
 
 namespace {
 
