@@ -92,7 +92,7 @@ private:
     mutable std::shared_timed_mutex remap_mutex_;
     /// Writers serialise on an flock of data.mdb (write_lock_fd_, a descriptor of our own),
     /// not only on LMDB's writer mutex, which lives in lock.mdb and so is no lock at all between
-    /// processes that opened different lock.mdb files (docs/reliability.md, "Writers serialise"). flock
+    /// processes that opened different lock.mdb files (docs/reliability.md, "How: LMDB, done safely", Writers serialise). flock
     /// locks belong to the open file description, which all threads share, so write_mutex_
     /// serialises the threads first: always write_mutex_, then the flock, then remap_mutex_.
     int write_lock_fd_ = -1;

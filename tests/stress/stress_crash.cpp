@@ -1,4 +1,4 @@
-// tests/stress/stress_crash.cpp: kill -9 during ingest (docs/reliability.md, "Crash").
+// tests/stress/stress_crash.cpp: kill -9 during ingest (docs/reliability.md, "How each test works", Crash).
 // The real BTC and SPY files are cut into 40 small files; the built CLI ingests them (one
 // transaction per file) while this process SIGKILLs it at random moments, BARSTORE_CRASH_KILLS
 // times (default 200). After each kill: `barstore verify` passes, the store equals exactly the
