@@ -81,4 +81,9 @@ std::string format_bytes(std::uint64_t b) {
     return buf;
 }
 
+std::string format_ratio(std::uint64_t part, std::uint64_t whole) {
+    if (whole == 0) return "-";
+    return std::to_string((part * 100 + whole / 2) / whole) + "%";
+}
+
 }  // namespace barstore::cli

@@ -21,6 +21,8 @@ void setup_session(CLI::App& app);
 void setup_replay(CLI::App& app);
 void setup_stats(CLI::App& app);
 void setup_rm(CLI::App& app);
+void setup_compact(CLI::App& app);
+void setup_snapshot(CLI::App& app);
 
 /// Thrown by a subcommand to end with a given exit code after printing its own output.
 struct ExitWith {
@@ -58,6 +60,9 @@ private:
 };
 
 std::string format_bytes(std::uint64_t bytes);
+
+/// `part` as a whole percentage of `whole` ("63%"), "-" when whole is 0.
+std::string format_ratio(std::uint64_t part, std::uint64_t whole);
 
 /// "first .. last" of a series' bars (format_time), or "-" when it has none.
 std::string format_span(const SeriesInfo& s);

@@ -174,7 +174,9 @@ void run_replay(const ReplayArgs& a) {
     ro.lookahead_bars = a.lookahead_bars;
     ro.spill_budget_bytes = parse_byte_size(a.spill_budget);
     ro.spill_raw_windows = !a.no_spill_raw;
-    if (!a.no_spill) ro.spill_dir = a.spill_dir.empty() ? std::filesystem::path(a.db) / "spill" : std::filesystem::path(a.spill_dir);
+    // A snapshot is a file, often on read-only media: no DB/spill beside it unless asked for.
+    if (!a.no_spill && !(a.spill_dir.empty() && store.is_snapshot()))
+        ro.spill_dir = a.spill_dir.empty() ? std::filesystem::path(a.db) / "spill" : std::filesystem::path(a.spill_dir);
     std::optional<Reader> reader;
     if (!a.no_cache) reader.emplace(store, ro);  // InvalidInput (exit 2) for a directory that is not a spill's
     // Said once: here if the spill could not be opened, else at the end if it stopped working.
@@ -289,7 +291,7 @@ void setup_replay(CLI::App& app) {
     sub->add_option("--to", a->to, "Last step's as-of time (included)")->required();
     sub->add_option("--step", a->step, "Time between steps (default 1m)");
     sub->add_option("--budget", a->budget, "Resident byte budget: 1048576, 256KiB, 64MiB, 1GiB, 1GB (default 1GiB)");
-    sub->add_option("--spill-dir", a->spill_dir, "Spill directory (default DB/spill)");
+    sub->add_option("--spill-dir", a->spill_dir, "Spill directory (default DB/spill; none for a snapshot)");
     sub->add_option("--spill-budget", a->spill_budget, "Spill byte budget (default 4GiB)");
     sub->add_flag("--no-spill", a->no_spill, "Drop evicted entries instead of spilling them");
     sub->add_flag("--no-spill-raw", a->no_spill_raw, "Spill evicted aggregates only; raw windows are re-read from the store");

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
     cli::setup_replay(app);
     cli::setup_stats(app);
     cli::setup_rm(app);
+    cli::setup_compact(app);
+    cli::setup_snapshot(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

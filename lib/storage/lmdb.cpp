@@ -6,6 +6,7 @@
 #include "storage/lmdb.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -41,10 +43,12 @@ std::string errno_text(int e) { return std::strerror(e); }
 /// ftruncate and then writes through the map, which on a full file system (tmpfs above all)
 /// is a SIGBUS instead of an error. Only ever called while no environment of this store is
 /// open in the process: closing our descriptor drops this process's fcntl locks on the file.
-void reserve_lock_file(const std::filesystem::path& dir, unsigned max_readers) {
+/// Returns 0, or the errno of opening lock.mdb as LMDB will (O_RDWR | O_CREAT): whether this
+/// process can register its readers in it.
+int reserve_lock_file(const std::filesystem::path& dir, unsigned max_readers) {
     const auto file = dir / "lock.mdb";
     const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) return;  // read-only media or permissions: LMDB reports it properly
+    if (fd < 0) return errno;  // read-only media or permissions: the caller decides
     // LMDB's lock file is a header of a few cache lines plus 64 bytes per reader slot.
     const off_t want = static_cast<off_t>(max_readers) * 64 + 4096;
     const int rc = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, want);
@@ -54,6 +58,12 @@ void reserve_lock_file(const std::filesystem::path& dir, unsigned max_readers) {
         throw StorageFull(dir.string() + ": cannot reserve lock.mdb: " + errno_text(err) +
                           " (free space on the store's file system)");
     // EOPNOTSUPP and the like: nothing to reserve with, LMDB proceeds as it always did.
+    return 0;
+}
+
+bool is_snapshot_file(const std::filesystem::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /// Refuses a data.mdb shorter than the pages its current meta page references. Called right
@@ -72,7 +82,8 @@ void check_file_size(MDB_env* env, const std::filesystem::path& dir) {
     const auto need = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * st.ms_psize;
     const auto have = static_cast<std::uint64_t>(s.st_size);
     if (have < need)
-        throw CorruptData(dir.string() + ": data.mdb is truncated: " + std::to_string(have) +
+        throw CorruptData(dir.string() + ": " + (is_snapshot_file(dir) ? "the snapshot" : "data.mdb") +
+                          " is truncated: " + std::to_string(have) +
                           " bytes, but its meta page (transaction " + std::to_string(info.me_last_txnid) +
                           ") references pages up to " + std::to_string(info.me_last_pgno) + " of " +
                           std::to_string(st.ms_psize) + " bytes, " + std::to_string(need) +
@@ -81,12 +92,21 @@ void check_file_size(MDB_env* env, const std::filesystem::path& dir) {
 
 /// A 0-byte data.mdb is a store killed while being created (or truncated to nothing): a
 /// read-write open starts it afresh, a read-only one must neither do that nor fail obscurely.
-void refuse_empty(const std::filesystem::path& dir) {
+/// A snapshot is renamed into place only when whole, so an empty file is no snapshot at all.
+void refuse_empty(const std::filesystem::path& path, bool snapshot) {
     struct stat data {};
-    if (::stat((dir / "data.mdb").c_str(), &data) == 0 && data.st_size == 0)
-        throw NotFound(dir.string() + ": no store here yet: data.mdb is empty (0 bytes), so its creation was "
-                                      "interrupted (or the file was truncated); an ingest creates it");
+    const auto file = snapshot ? path : path / "data.mdb";
+    if (::stat(file.c_str(), &data) != 0 || data.st_size != 0) return;
+    if (snapshot) throw InvalidInput(path.string() + ": an empty file (0 bytes), not a barstore snapshot");
+    throw NotFound(path.string() + ": no store here yet: data.mdb is empty (0 bytes), so its creation was "
+                                   "interrupted (or the file was truncated); an ingest creates it");
 }
+
+[[noreturn]] void throw_snapshot_read_only(const std::filesystem::path& path) {
+    throw InvalidInput(path.string() + ": a snapshot, which is read-only; to write, make a store of it: "
+                                       "barstore compact --db " + path.string() + " --out DIR");
+}
+
 
 // ---- the per-process registry of environments -----------------------------------------------
 
@@ -168,8 +188,18 @@ std::optional<std::string_view> network_fs_name(std::uint64_t f_type) {
     }
 }
 
-Env::Env(const std::filesystem::path& dir, const EnvOptions& opts) : path_(dir), read_only_(opts.read_only) {
-    if (!opts.allow_network_fs) {
+bool frozen(const std::filesystem::path& file) {
+    struct stat st {};
+    return ::stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
+}
+
+Env::Env(const std::filesystem::path& dir, const EnvOptions& opts)
+    : path_(dir), read_only_(opts.read_only), snapshot_(is_snapshot_file(dir)) {
+    data_path_ = snapshot_ ? dir : dir / "data.mdb";
+    if (snapshot_ && !read_only_) throw_snapshot_read_only(dir);
+    // A snapshot takes no lock of any kind, so a shared read-only mount of one is safe
+    // (docs/deploy.md); a store's locks and shared map are not.
+    if (!opts.allow_network_fs && !snapshot_) {
         struct statfs fs {};
         if (::statfs(dir.c_str(), &fs) != 0) throw IoError(dir.string() + ": statfs: " + errno_text(errno));
         if (const auto name = network_fs_name(static_cast<std::uint64_t>(fs.f_type)))
@@ -177,19 +207,38 @@ Env::Env(const std::filesystem::path& dir, const EnvOptions& opts) : path_(dir),
                           "), where LMDB's locks and shared memory map are unsafe; use a local disk, or "
                           "set StoreOptions::allow_network_fs if only one host ever opens it");
     }
-    if (read_only_) refuse_empty(dir);
-    reserve_lock_file(dir, opts.max_readers);
+    if (read_only_) refuse_empty(dir, snapshot_);
+    unsigned lock_flags = 0;
+    if (snapshot_) {
+        // Nothing ever writes a snapshot (barstore refuses to), so readers need no lock file:
+        // none is made beside it, and read-only media serve it as they are.
+        lockless_ = true;
+        lock_flags = MDB_NOSUBDIR | MDB_NOLOCK;
+    } else if (const int err = reserve_lock_file(dir, opts.max_readers); err != 0 && read_only_) {
+        // LMDB needs lock.mdb open for writing to register a reader, except that on a read-only
+        // file system (EROFS) it silently reads without it, unseen by any writer, who may then
+        // reuse the pages it reads. Only a store nobody may write is safe to read so.
+        if (!frozen(data_path_))
+            throw IoError(dir.string() + ": cannot register as a reader in lock.mdb (" + errno_text(err) +
+                          "), and data.mdb is writable, so a writer may be active: reading without LMDB's lock "
+                          "is safe only for a store nobody writes. Read a snapshot of it instead (barstore "
+                          "snapshot), let this user write lock.mdb, or, once no writer has it open, make "
+                          "data.mdb read-only (chmod a-w) to freeze it (docs/reliability.md, \"Read-only "
+                          "stores and snapshots\")");
+        lockless_ = true;
+        lock_flags = MDB_NOLOCK;
+    }
 
     // The map is address space, not memory, but where address space is scarce (ulimit -v, or
     // ThreadSanitizer, which reserves most of it) a 1 TiB mmap fails with ENOMEM. Then retry
     // with a quarter of the size, down to the data plus 256 MiB; a write beyond the smaller map
     // gets StorageFull, as with a map size set too small.
     struct stat data {};
-    const std::uint64_t data_bytes = ::stat((dir / "data.mdb").c_str(), &data) == 0 ? data.st_size : 0;
+    const std::uint64_t data_bytes = ::stat(data_path_.c_str(), &data) == 0 ? data.st_size : 0;
     const std::uint64_t floor_bytes = data_bytes + (std::uint64_t{256} << 20);
     // NOTLS: read transactions are tied to the Txn object, not the thread, so engines may
     // hold several Store objects and read from any thread.
-    const unsigned flags = MDB_NOTLS | (read_only_ ? MDB_RDONLY : 0u);
+    const unsigned flags = MDB_NOTLS | lock_flags | (read_only_ ? MDB_RDONLY : 0u);
     for (std::uint64_t map_bytes = opts.map_size_bytes;; map_bytes /= 4) {
         // Read-only environments take the size the writer recorded, unless that did not fit.
         const bool set_size = !read_only_ || map_bytes != opts.map_size_bytes;
@@ -206,7 +255,7 @@ Env::Env(const std::filesystem::path& dir, const EnvOptions& opts) : path_(dir),
         data_ino_ = mapped.st_ino;
         if (!read_only_) {
             // A descriptor of our own for the writers' flock: LMDB's may be replaced by reopen().
-            write_lock_fd_ = ::open((dir / "data.mdb").c_str(), O_RDONLY | O_CLOEXEC);
+            write_lock_fd_ = ::open(data_path_.c_str(), O_RDONLY | O_CLOEXEC);
             struct stat locked {};
             if (write_lock_fd_ < 0 || ::fstat(write_lock_fd_, &locked) != 0)
                 throw IoError(dir.string() + ": open data.mdb: " + errno_text(errno));
@@ -232,6 +281,11 @@ int Env::open_mdb(std::uint64_t map_bytes, unsigned flags, unsigned max_readers)
             env_ = nullptr;
             return rc;
         }
+        // A file given as a store is read as a snapshot; one LMDB does not recognise is most
+        // likely some other file named by mistake.
+        if (rc == MDB_INVALID && snapshot_)
+            throw InvalidInput(path_.string() + ": a file, so read as a snapshot, but not an LMDB file (" +
+                               mdb_strerror(rc) + "): not a barstore snapshot, or its header is damaged");
         check(rc, path_, "mdb_env_open");
         check_file_size(env_, path_);
         // A reader that died (kill -9) leaves a slot that would pin old pages forever.
@@ -308,6 +362,17 @@ void Env::adopt_map_size() const {
 std::shared_ptr<Env> open_env(const std::filesystem::path& dir, const EnvOptions& opts) {
     struct stat d {};
     if (::stat(dir.c_str(), &d) != 0) throw IoError(dir.string() + ": stat: " + errno_text(errno));
+    if (!S_ISDIR(d.st_mode) && !S_ISREG(d.st_mode))
+        throw InvalidInput(dir.string() + ": neither a store directory nor a snapshot file");
+    const bool snapshot = S_ISREG(d.st_mode);
+    if (snapshot && !opts.read_only) throw_snapshot_read_only(dir);
+    const auto data_file = snapshot ? dir : dir / "data.mdb";
+    // Lock-free readers of a frozen store rely on nobody writing it, root included.
+    if (!opts.read_only && !snapshot && frozen(data_file))
+        throw InvalidInput(dir.string() + ": data.mdb is read-only (no write permission for anyone), so the store "
+                                          "is frozen and may have readers that take no lock; make it writable "
+                                          "(chmod u+w data.mdb) once none reads it, or write to a compacted copy "
+                                          "(barstore compact)");
     const auto key = std::make_pair(d.st_dev, d.st_ino);
     auto& reg = registry();
     std::lock_guard lock(reg.mutex);
@@ -318,7 +383,7 @@ std::shared_ptr<Env> open_env(const std::filesystem::path& dir, const EnvOptions
             // Same directory; is it still the same data.mdb (not deleted and recreated)? If
             // not, the old environment lives on for its Stores and this store gets its own.
             struct stat on_disk {};
-            const bool same = ::stat((dir / "data.mdb").c_str(), &on_disk) == 0 &&
+            const bool same = ::stat(data_file.c_str(), &on_disk) == 0 &&
                               open->data_file() == std::make_pair(on_disk.st_dev, on_disk.st_ino);
             if (same) {
                 if (open->read_only() && !opts.read_only)
@@ -330,9 +395,10 @@ std::shared_ptr<Env> open_env(const std::filesystem::path& dir, const EnvOptions
     }
     // A read-only Store still gets a read-write environment when the files allow it, so that a
     // read-write Store opened later in the process can share it. It never writes through it.
-    if (opts.read_only) refuse_empty(dir);
+    if (opts.read_only) refuse_empty(dir, snapshot);
     EnvOptions env_opts = opts;
-    if (opts.read_only && ::faccessat(AT_FDCWD, (dir / "data.mdb").c_str(), W_OK, AT_EACCESS) == 0)
+    if (opts.read_only && !snapshot && !frozen(data_file) &&
+        ::faccessat(AT_FDCWD, data_file.c_str(), W_OK, AT_EACCESS) == 0)
         env_opts.read_only = false;
     std::shared_ptr<Env> env(new Env(dir, env_opts), CloseEnv{key});
     reg.envs[key] = env;
@@ -487,5 +553,130 @@ bool Cursor::seek(std::span<const std::byte> key) {
 }
 
 void Cursor::del() { check(mdb_cursor_del(cur_, 0), txn_.env().path(), "mdb_cursor_del"); }
+
+// ---- copies: compaction and snapshots ----------------------------------------------------------
+
+namespace {
+
+/// fsync of a directory, so that an entry made or renamed in it survives a crash.
+void sync_dir(const std::filesystem::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw_mdb(errno, dir, "open");
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) throw_mdb(err, dir, "fsync");
+}
+
+/// Renames `from` to `to` unless something is there (then false), atomically where the file
+/// system has RENAME_NOREPLACE; elsewhere a file is hard-linked (which fails if `to` exists) and
+/// a directory renamed, which replaces at most an empty directory.
+bool rename_noreplace(const std::filesystem::path& from, const std::filesystem::path& to, bool directory) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+    if (errno == EEXIST) return false;
+    if (errno != EINVAL && errno != ENOSYS) throw_mdb(errno, to, "rename");
+    if (directory) {
+        if (::rename(from.c_str(), to.c_str()) == 0) return true;
+        if (errno == EEXIST || errno == ENOTEMPTY) return false;
+        throw_mdb(errno, to, "rename");
+    }
+    if (::link(from.c_str(), to.c_str()) != 0) {
+        if (errno == EEXIST) return false;
+        throw_mdb(errno, to, "link");
+    }
+    ::unlink(from.c_str());
+    return true;
+}
+
+std::uint64_t file_bytes(int fd, const std::filesystem::path& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw_mdb(errno, path, "fstat");
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+CopySizes copy_env(const Env& env, const std::filesystem::path& out_arg, CopyKind kind) {
+    namespace fs = std::filesystem;
+    const bool directory = kind == CopyKind::store_directory;
+    const fs::path out = out_arg.has_filename() ? out_arg : out_arg.parent_path();  // "dir/" is "dir"
+    const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
+    bool replace_empty_dir = false;
+    struct stat st {};
+    if (::lstat(out.c_str(), &st) == 0) {
+        if (!directory)
+            throw InvalidInput(out.string() + ": already exists; a snapshot is never written over (processes may have "
+                                              "it mapped): name a new file");
+        if (!S_ISDIR(st.st_mode))
+            throw InvalidInput(out.string() + ": exists and is not a directory; compact writes a new store directory");
+        std::error_code ec;
+        if (!fs::is_empty(out, ec) || ec)
+            throw InvalidInput(out.string() + ": not empty; compact writes a new store into a new or empty directory");
+        replace_empty_dir = true;
+    } else if (errno != ENOENT) {
+        throw_mdb(errno, out, "stat");
+    }
+    struct stat p {};
+    if (::stat(parent.c_str(), &p) != 0 || !S_ISDIR(p.st_mode))
+        throw InvalidInput(out.string() + ": its directory " + parent.string() + " does not exist");
+
+    // Beside `out`, so the final rename stays on one file system; unique per process and call.
+    static std::atomic<unsigned> calls{0};
+    const fs::path tmp =
+        parent / (out.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(calls++));
+    const fs::path tmp_file = directory ? tmp / "data.mdb" : tmp;
+    auto remove_tmp = [&]() noexcept {
+        ::unlink(tmp_file.c_str());
+        if (directory) ::rmdir(tmp.c_str());
+    };
+    if (directory && ::mkdir(tmp.c_str(), 0750) != 0) throw_mdb(errno, tmp, "mkdir");
+    int fd = ::open(tmp_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, directory ? 0640 : 0444);
+    if (fd < 0) {
+        const int err = errno;
+        remove_tmp();
+        throw_mdb(err, tmp_file, "open");
+    }
+    CopySizes sizes;
+    try {
+        {
+            // Keeps the environment in place (no reopen or remap) while LMDB copies from it; the
+            // copy reads in a transaction of its own: one commit, whole, whatever writers do.
+            Txn guard(env, true);
+            int source_fd = -1;
+            check(mdb_env_get_fd(env.get(), &source_fd), env.path(), "mdb_env_get_fd");
+            sizes.source_bytes = file_bytes(source_fd, env.data_path());
+            const int rc = mdb_env_copyfd2(env.get(), fd, MDB_CP_COMPACT);
+            if (rc == MDB_INCOMPATIBLE)
+                throw CorruptData(env.path().string() + ": the compacting copy found pages the store's tables do not "
+                                                        "account for (LMDB: " + mdb_strerror(rc) + "): the store is damaged");
+            if (rc != MDB_SUCCESS) throw_mdb(rc, tmp_file, "mdb_env_copyfd2 (compacting copy)");
+        }
+        // A snapshot is read-only for everyone, whatever the umask: frozen(), so never written.
+        if (!directory && ::fchmod(fd, 0444) != 0) throw_mdb(errno, tmp_file, "fchmod");
+        if (::fdatasync(fd) != 0) throw_mdb(errno, tmp_file, "fdatasync");
+        sizes.copy_bytes = file_bytes(fd, tmp_file);
+        const int rc = ::close(fd);
+        fd = -1;
+        if (rc != 0) throw_mdb(errno, tmp_file, "close");
+        if (directory) sync_dir(tmp);
+        bool moved = false;
+        if (replace_empty_dir) {
+            // rename(2) replaces an empty directory only, so a file put there meanwhile stays.
+            moved = ::rename(tmp.c_str(), out.c_str()) == 0;
+            if (!moved && errno != ENOTEMPTY && errno != EEXIST) throw_mdb(errno, out, "rename");
+        } else {
+            moved = rename_noreplace(tmp, out, directory);
+        }
+        if (!moved)
+            throw InvalidInput(out.string() + ": was made by someone else while the copy was written; nothing of "
+                                              "theirs was replaced, and the copy is deleted");
+        sync_dir(parent);
+    } catch (...) {
+        if (fd >= 0) ::close(fd);
+        remove_tmp();  // after the rename, nothing is left under the temporary name
+        throw;
+    }
+    return sizes;
+}
 
 }  // namespace barstore::storage

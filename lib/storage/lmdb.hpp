@@ -46,18 +46,38 @@ struct EnvOptions {
 /// Ceph), on which LMDB's locks and shared memory map are not safe; nullopt otherwise.
 std::optional<std::string_view> network_fs_name(std::uint64_t f_type);
 
+/// Whether nobody may write the file: no write permission bit for anyone (chmod a-w). A store
+/// whose data.mdb is frozen, and every snapshot file, is read without LMDB's lock file, so
+/// barstore never writes one, not even as root (docs/reliability.md, "Read-only stores and
+/// snapshots").
+bool frozen(const std::filesystem::path& file);
+
 class Env {
 public:
-    /// Opens the environment in `dir`. Use open_env(), which shares one Env per store and process.
-    /// Refuses a network file system (unless allowed) and a data.mdb shorter than its meta page says.
-    Env(const std::filesystem::path& dir, const EnvOptions& opts);
+    /// Opens the environment at `path`: a store directory (data.mdb and lock.mdb in it) or, when
+    /// `path` is a regular file, a snapshot (that file alone, read-only, MDB_NOSUBDIR). Use
+    /// open_env(), which shares one Env per store and process. Refuses a directory on a network
+    /// file system (unless allowed) and a data file shorter than its meta page says.
+    ///
+    /// Read-only, it registers its readers in lock.mdb as LMDB requires, unless it cannot: a
+    /// snapshot, or a store whose lock.mdb this user cannot open for writing (permissions, a
+    /// read-only mount) and whose data.mdb is frozen(), is opened with MDB_NOLOCK, safe because
+    /// nothing writes it; such a store whose data.mdb is not frozen throws IoError (a writer may
+    /// be active, and a reader it cannot see may be handed pages it reuses).
+    Env(const std::filesystem::path& path, const EnvOptions& opts);
     ~Env();
     Env(const Env&) = delete;
     Env& operator=(const Env&) = delete;
     /// Valid while a Txn of this environment is alive (reopen() may replace it otherwise).
     MDB_env* get() const { return env_; }
     const std::filesystem::path& path() const { return path_; }
+    /// The file LMDB maps: `path`/data.mdb, or the snapshot file itself.
+    const std::filesystem::path& data_path() const { return data_path_; }
     bool read_only() const { return read_only_; }
+    /// A snapshot file (always read-only and lockless).
+    bool snapshot() const { return snapshot_; }
+    /// Opened without a lock file (MDB_NOLOCK): a snapshot, or a frozen store nobody may write.
+    bool lockless() const { return lockless_; }
     /// data.mdb's device and inode: the file this environment maps, for its whole life.
     std::pair<dev_t, ino_t> data_file() const { return {data_dev_, data_ino_}; }
     /// mdb_dbi_open must not run in two transactions of one environment at once; hold this
@@ -82,8 +102,10 @@ private:
     void reopen() const;
 
     mutable MDB_env* env_ = nullptr;  // replaced only by reopen(), while no Txn is alive
-    std::filesystem::path path_;
+    std::filesystem::path path_, data_path_;
     bool read_only_;
+    bool snapshot_ = false;
+    bool lockless_ = false;
     /// data.mdb's identity, fixed at open: a reopen must map the same file.
     dev_t data_dev_ = 0;
     ino_t data_ino_ = 0;
@@ -101,15 +123,38 @@ private:
     mutable std::map<MDB_dbi, std::string> dbi_names_;
 };
 
-/// The process's environment for the store in `dir`, opened on first use and shared by every
-/// Store on the same directory (same st_dev and st_ino) while any of them lives: LMDB forbids
-/// opening one environment twice in a process (closing the second would drop the first's
-/// locks). The environment is read-write whenever data.mdb is writable, even for a read-only
-/// open, so read-only and read-write Stores share it in any order; only where the files are
-/// read-only does a read-write open after a read-only one throw InvalidInput (it could not
-/// write anyway). The first open's map size and reader count win.
-/// After fork() the child starts with an empty registry: it must open stores anew.
+/// The process's environment for the store in `dir` (or the snapshot file `dir`), opened on
+/// first use and shared by every Store on the same directory or file (same st_dev and st_ino)
+/// while any of them lives: LMDB forbids opening one environment twice in a process (closing
+/// the second would drop the first's locks). The environment is read-write whenever data.mdb is
+/// writable and not frozen(), even for a read-only open, so read-only and read-write Stores
+/// share it in any order; only where the files are read-only does a read-write open after a
+/// read-only one throw InvalidInput (it could not write anyway). A read-write open of a snapshot
+/// or of a store whose data.mdb is frozen() throws InvalidInput. The first open's map size and
+/// reader count win. After fork() the child starts with an empty registry: it must open stores anew.
 std::shared_ptr<Env> open_env(const std::filesystem::path& dir, const EnvOptions& opts);
+
+/// What copy_env writes: a new store directory, or a snapshot file.
+enum class CopyKind { store_directory, snapshot_file };
+
+/// Sizes in bytes of the source's data file (data.mdb, or the snapshot) and of the copy's.
+struct CopySizes {
+    std::uint64_t source_bytes = 0;
+    std::uint64_t copy_bytes = 0;
+};
+
+/// Writes LMDB's compacting copy of `env`'s newest commit (mdb_env_copyfd2, MDB_CP_COMPACT: the
+/// live pages only, renumbered, no free pages) to `out`: a store directory holding data.mdb
+/// (0640 before the umask, directory 0750) when `out` is absent or an empty directory, or a
+/// snapshot file of mode 0444 when `out` is absent. The copy runs in a read transaction of its
+/// own, so writers go on meanwhile and the copy is that one commit, whole. It is written under
+/// a temporary name beside `out` (`out`.tmp-PID-N), synced (fdatasync, then the directories),
+/// and renamed into place only when complete, so a kill leaves no file or directory under
+/// `out`'s name (only the temporary one, which it does not clean up); an error removes it.
+/// Throws InvalidInput (`out` exists and is a file, a non-empty directory, or a snapshot; its
+/// parent directory does not exist), StorageFull, IoError, CorruptData (LMDB found the source
+/// damaged: MDB_INCOMPATIBLE, "page leak or corrupt DB").
+CopySizes copy_env(const Env& env, const std::filesystem::path& out, CopyKind kind);
 
 /// One Store's handle on its store's environment: shares the process-wide Env (open_env) and
 /// keeps the Store's own mode, since a read-only Store may share a read-write environment.

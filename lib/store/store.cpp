@@ -484,7 +484,12 @@ Store::~Store() = default;
 
 Store Store::open(const std::filesystem::path& dir, StoreOptions opts) {
     std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
+    if (std::filesystem::is_regular_file(dir, ec)) {
+        // A snapshot (snapshot_to); storage opens it without a lock file, read-only.
+        if (!opts.read_only)
+            throw InvalidInput(dir.string() + ": a snapshot, which is read-only; to write, make a store of it: "
+                                              "barstore compact --db " + dir.string() + " --out DIR");
+    } else if (!std::filesystem::is_directory(dir, ec)) {
         if (opts.read_only) throw NotFound(dir.string() + ": no store here");
         if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
             throw IoError(dir.string() + ": cannot create store directory: " + std::strerror(errno));
@@ -750,5 +755,19 @@ std::vector<VerifyProblem> Store::verify() const {
     }
     return problems;
 }
+
+// ---- Many processes, one store: compaction and snapshots (docs/deploy.md) -----------------------
+
+CopyInfo Store::compact_to(const std::filesystem::path& dir) const {
+    const auto sizes = storage::copy_env(impl_->env, dir, storage::CopyKind::store_directory);
+    return {sizes.source_bytes, sizes.copy_bytes};
+}
+
+CopyInfo Store::snapshot_to(const std::filesystem::path& file) const {
+    const auto sizes = storage::copy_env(impl_->env, file, storage::CopyKind::snapshot_file);
+    return {sizes.source_bytes, sizes.copy_bytes};
+}
+
+bool Store::is_snapshot() const noexcept { return static_cast<const storage::Env&>(impl_->env).snapshot(); }
 
 }  // namespace barstore

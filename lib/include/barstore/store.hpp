@@ -26,8 +26,10 @@ struct StoreOptions {
     std::uint64_t map_size_bytes = std::uint64_t{1} << 40;
     /// Reader slots: processes and threads reading at the same moment.
     unsigned max_readers = 1024;
-    /// LMDB's locks and shared map are unsafe on NFS/SMB/CIFS/AFS/Ceph, so open() refuses them
-    /// with IoError; set this only if a single host ever opens the store.
+    /// LMDB's locks and shared map are unsafe on NFS/SMB/CIFS/AFS/Ceph, so open() refuses a
+    /// store directory there with IoError; set this only if a single host ever opens the store.
+    /// A snapshot file needs no lock and opens on any file system (docs/deploy.md says when a
+    /// shared mount of one is safe).
     bool allow_network_fs = false;
 };
 
@@ -59,6 +61,15 @@ struct VerifyProblem {
     Timestamp first{}, last{};
     std::string reason;
     bool undecodable = false;  ///< failed its checksum or header: none of its bars can be read
+};
+
+// ---- Many processes, one store: compaction and snapshots (docs/deploy.md) ----------------------
+
+/// What Store::compact_to and Store::snapshot_to wrote, in bytes: the data file of the store
+/// copied (its data.mdb, or the snapshot it was opened from) and the copy's.
+struct CopyInfo {
+    std::uint64_t source_bytes = 0;
+    std::uint64_t copy_bytes = 0;
 };
 
 /// What Store::scan calls with each piece of bars: any callable taking `const BarColumns&` that
@@ -103,13 +114,19 @@ private:
 /// exactly as it was.
 class Store {
 public:
-    /// Opens (read-write: creates) the store in `dir`. Throws NotFound (read-only, and no store
-    /// is there: no directory, no or an empty data.mdb, or an LMDB environment without barstore's
-    /// tables), InvalidInput (`dir` is a Reader's spill directory; or a read-write open of a store
-    /// this process has open read-only on files it cannot write), IoError (the directory cannot be
-    /// made or read, a network file system, LMDB), StorageFull (no room for lock.mdb or the new
-    /// store), CorruptData (data.mdb truncated or damaged, or a store format this build does not
-    /// read).
+    /// Opens (read-write: creates) the store in `dir`. When `dir` is a regular file it is a
+    /// snapshot (snapshot_to): opened read-only, without a lock file; it must be opened with
+    /// read_only set. Read-only, a store whose lock.mdb this user cannot write (permissions, a
+    /// read-only mount) opens without a lock file if its data.mdb is frozen (nobody may write it,
+    /// chmod a-w), and is refused otherwise (docs/reliability.md, "Read-only stores and
+    /// snapshots"). Throws NotFound (read-only, and no store is there: no directory, no or an
+    /// empty data.mdb, or an LMDB environment without barstore's tables), InvalidInput (`dir` is a
+    /// Reader's spill directory; a read-write open of a snapshot, of a frozen store, or of a store
+    /// this process has open read-only on files it cannot write; a file that is not a snapshot),
+    /// IoError (the directory cannot be made or read, a network file system, LMDB; read-only, a
+    /// lock.mdb this user cannot write on a store that is not frozen), StorageFull (no room for
+    /// lock.mdb or the new store), CorruptData (data.mdb truncated or damaged, or a store format
+    /// this build does not read).
     static Store open(const std::filesystem::path& dir, StoreOptions opts = {});
     Store(Store&&) noexcept;
     Store& operator=(Store&&) noexcept;
@@ -175,6 +192,28 @@ public:
     /// versions mean nothing was written in between. Costs one read transaction's begin (tens of
     /// ns), less than any catalog lookup: for caches that check before every call.
     std::uint64_t version() const;
+
+    // ---- Many processes, one store: compaction and snapshots (docs/deploy.md) ------------------
+    /// Writes a compacted copy of the store, as of its newest commit, as a new store in `dir`
+    /// (absent or an empty directory): LMDB's compacting copy, live pages only, so the space of
+    /// removed or rewritten bars is given back. Everything in the store is copied, tables added
+    /// later included; the copy is a normal store (read-write, generations kept). Safe while
+    /// writers write (they go on; the copy is one commit, whole). Written under a temporary name
+    /// beside `dir` (`dir`.tmp-PID-N), synced and renamed into place when complete, so a kill
+    /// leaves nothing under `dir` (only the temporary directory). Throws InvalidInput (`dir` is a
+    /// file or a non-empty directory, or its parent does not exist), StorageFull, IoError,
+    /// CorruptData (LMDB found the store's pages damaged).
+    CopyInfo compact_to(const std::filesystem::path& dir) const;
+    /// Writes a snapshot of the store, as of its newest commit, to the new file `file`: the same
+    /// compacted copy as compact_to, as one file of mode 0444 that Store::open reads when given
+    /// it, read-only and without a lock file, on any machine and file system (docs/deploy.md).
+    /// Safe while writers write. Never written over: `file` must not exist (processes may have
+    /// an older one mapped; publish a new snapshot under a new name, or rename it into place).
+    /// Written under `file`.tmp-PID-N, synced, then renamed, so a kill never leaves a partial file
+    /// under `file`. Throws as compact_to, and InvalidInput when `file` exists.
+    CopyInfo snapshot_to(const std::filesystem::path& file) const;
+    /// Whether this Store was opened from a snapshot file.
+    bool is_snapshot() const noexcept;
 
     const std::filesystem::path& path() const noexcept;
 
