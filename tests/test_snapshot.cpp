@@ -5,6 +5,7 @@
 // synthetic ones (tests/stress/harness.hpp), each computable from its index alone.
 #include <doctest/doctest.h>
 #include <grp.h>
+#include <lmdb.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -86,6 +88,39 @@ stress::Outcome as_nobody(const std::function<int()>& fn) {
 void let_others_in(const fs::path& dir) {
     for (fs::path p = dir; !p.empty() && p != p.root_path(); p = p.parent_path())
         fs::permissions(p, fs::perms::others_exec, fs::perm_options::add);
+}
+
+/// Every named table of the LMDB data file at `path` and its entries, read with plain LMDB (no
+/// barstore code): `subdir` for a store directory, else a snapshot file (docs/format.md).
+std::map<std::string, std::map<std::string, std::string>> plain_lmdb_tables(const fs::path& path, bool subdir) {
+    std::map<std::string, std::map<std::string, std::string>> out;
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 64);
+    REQUIRE(mdb_env_open(env, path.c_str(), MDB_RDONLY | MDB_NOLOCK | (subdir ? 0 : MDB_NOSUBDIR), 0) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+    auto entries = [&](MDB_dbi dbi) {
+        std::map<std::string, std::string> m;
+        MDB_cursor* cur = nullptr;
+        REQUIRE(mdb_cursor_open(txn, dbi, &cur) == 0);
+        MDB_val k, v;
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            m.emplace(std::string(static_cast<const char*>(k.mv_data), k.mv_size),
+                      std::string(static_cast<const char*>(v.mv_data), v.mv_size));
+        mdb_cursor_close(cur);
+        return m;
+    };
+    MDB_dbi main = 0;
+    REQUIRE(mdb_dbi_open(txn, nullptr, 0, &main) == 0);
+    for (const auto& [name, record] : entries(main)) {  // the main table's keys are the tables' names
+        MDB_dbi dbi = 0;
+        REQUIRE(mdb_dbi_open(txn, name.c_str(), 0, &dbi) == 0);
+        out[name] = entries(dbi);
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return out;
 }
 
 }  // namespace
@@ -222,6 +257,28 @@ TEST_CASE("a snapshot holds the whole store, opens read-only as a file, and refu
     CHECK_THROWS_AS((void)Store::open(t / "notes.csv", {.read_only = true}), InvalidInput);
     std::ofstream(t / "empty.snapshot").flush();
     CHECK_THROWS_AS((void)Store::open(t / "empty.snapshot", {.read_only = true}), InvalidInput);
+}
+
+TEST_CASE("a snapshot is a plain LMDB data file holding every table of the store, entry for entry") {
+    test::TempDir t;
+    const auto db = t / "db";
+    make_store(db, 20'000, 700);
+    {
+        auto s = Store::open(db);
+        s.set_session(kB, barstore::parse_session("us-equity"));
+        s.remove(kA, stress::synth_bar(kSeedA, 5'000).ts, stress::synth_bar(kSeedA, 9'000).ts);
+        s.snapshot_to(t / "s.snapshot");
+    }
+    const auto store = plain_lmdb_tables(db, true);
+    const auto snap = plain_lmdb_tables(t / "s.snapshot", false);
+    CHECK(store.size() >= 4);  // meta, catalog, chunks, sessions, and whatever tables come later
+    CHECK(snap.size() == store.size());
+    for (const auto& [name, entries] : store) {
+        CAPTURE(name);
+        REQUIRE(snap.count(name) == 1);
+        CHECK(snap.at(name).size() == entries.size());
+        CHECK(snap.at(name) == entries);
+    }
 }
 
 TEST_CASE("a snapshot opens from a read-only place without a lock file: another user's 0555 directory, a read-only mount") {
