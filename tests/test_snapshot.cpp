@@ -170,6 +170,10 @@ TEST_CASE("a store a writer may still change is never read without its lock file
     chmod(db / "data.mdb", 0644);
     chmod(db / "lock.mdb", 0644);
     chmod(db, 0755);
+    SUBCASE("data.mdb theirs") {}
+    SUBCASE("data.mdb ours, lock.mdb theirs (a read-only open must not become a read-write one)") {
+        if (::geteuid() == 0) REQUIRE(::chown((db / "data.mdb").c_str(), 65534, 65534) == 0);
+    }
     const auto outcome = as_nobody([&] {
         const auto msg = message_of([&] { (void)Store::open(db, {.read_only = true}); });
         std::fprintf(stderr, "refusal: %s\n", msg.c_str());

@@ -397,8 +397,10 @@ std::shared_ptr<Env> open_env(const std::filesystem::path& dir, const EnvOptions
     // read-write Store opened later in the process can share it. It never writes through it.
     if (opts.read_only) refuse_empty(dir, snapshot);
     EnvOptions env_opts = opts;
-    if (opts.read_only && !snapshot && !frozen(data_file) &&
-        ::faccessat(AT_FDCWD, data_file.c_str(), W_OK, AT_EACCESS) == 0)
+    auto writable = [](const std::filesystem::path& p) { return ::faccessat(AT_FDCWD, p.c_str(), W_OK, AT_EACCESS) == 0; };
+    // ... and only when it could register in lock.mdb: else the read-only open decides (Env).
+    const bool lock_writable = writable(dir / "lock.mdb") || (::access((dir / "lock.mdb").c_str(), F_OK) != 0 && writable(dir));
+    if (opts.read_only && !snapshot && !frozen(data_file) && writable(data_file) && lock_writable)
         env_opts.read_only = false;
     std::shared_ptr<Env> env(new Env(dir, env_opts), CloseEnv{key});
     reg.envs[key] = env;
