@@ -485,10 +485,8 @@ Store::~Store() = default;
 Store Store::open(const std::filesystem::path& dir, StoreOptions opts) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(dir, ec)) {
-        // A snapshot (snapshot_to); storage opens it without a lock file, read-only.
-        if (!opts.read_only)
-            throw InvalidInput(dir.string() + ": a snapshot, which is read-only; to write, make a store of it: "
-                                              "barstore compact --db " + dir.string() + " --out DIR");
+        // A snapshot (snapshot_to): storage opens it read-only without a lock file, and refuses
+        // a read-write open (InvalidInput).
     } else if (!std::filesystem::is_directory(dir, ec)) {
         if (opts.read_only) throw NotFound(dir.string() + ": no store here");
         if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
