@@ -32,6 +32,7 @@
 #include "reference/naive_time.hpp"
 #include "stress/harness.hpp"
 #include "support/bars.hpp"
+#include "support/raw_lmdb.hpp"
 #include "support/time.hpp"
 #include "support/util.hpp"
 
@@ -879,16 +880,13 @@ TEST_CASE("spill: a directory holding a store, or anything else the spill did no
         CHECK(snapshot(dir) == before);
         // A store written there by other means (an older barstore) is refused by the Reader:
         // the spill's data.mdb then has more than the spill's one table.
-        MDB_env* env = nullptr;
-        REQUIRE(mdb_env_create(&env) == 0);
-        REQUIRE(mdb_env_set_maxdbs(env, 8) == 0);
-        REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0600) == 0);
+        std::optional<test::RawEnv> env(std::in_place, dir);
         MDB_txn* txn = nullptr;
-        REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+        REQUIRE(mdb_txn_begin(env->get(), nullptr, 0, &txn) == 0);
         MDB_dbi dbi = 0;
         REQUIRE(mdb_dbi_open(txn, "catalog", MDB_CREATE, &dbi) == 0);
         REQUIRE(mdb_txn_commit(txn) == 0);
-        mdb_env_close(env);
+        env.reset();  // closed before the Reader looks at the directory
         before = snapshot(dir);
         CHECK(has(refusal(w.store, dir), "store"));
         CHECK(snapshot(dir) == before);

@@ -23,6 +23,7 @@
 #include "codec/chunk.hpp"
 #include "reference/naive_store.hpp"
 #include "support/bars.hpp"
+#include "support/raw_lmdb.hpp"
 #include "support/time.hpp"
 #include "support/util.hpp"
 
@@ -628,12 +629,9 @@ TEST_CASE("a chunk rewritten through LMDB with one bad byte is found by verify()
     }
     // Rewrite the last chunk (the partial one an append would top up) with a byte flipped.
     {
-        MDB_env* env = nullptr;
-        REQUIRE(mdb_env_create(&env) == 0);
-        mdb_env_set_maxdbs(env, 8);
-        REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0640) == 0);
+        test::RawEnv env(dir.path());
         MDB_txn* txn = nullptr;
-        REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+        REQUIRE(mdb_txn_begin(env.get(), nullptr, 0, &txn) == 0);
         MDB_dbi dbi;
         REQUIRE(mdb_dbi_open(txn, "chunks", 0, &dbi) == 0);
         MDB_cursor* cur = nullptr;
@@ -647,7 +645,6 @@ TEST_CASE("a chunk rewritten through LMDB with one bad byte is found by verify()
         MDB_val k2{kcopy.size(), kcopy.data()}, v2{value.size(), value.data()};
         REQUIRE(mdb_put(txn, dbi, &k2, &v2, 0) == 0);
         REQUIRE(mdb_txn_commit(txn) == 0);
-        mdb_env_close(env);
     }
     auto s = Store::open(dir.path());
     const auto problems = s.verify();
@@ -669,13 +666,9 @@ namespace {
 /// Rewrites, through LMDB, the value of the chunk whose key is (series, first_ts) with one byte
 /// flipped in its payload: a chunk that fails its checksum, in a store LMDB itself finds sound.
 void corrupt_chunk(const std::filesystem::path& dir, std::int64_t first_ts) {
-    MDB_env* env = nullptr;
-    REQUIRE(mdb_env_create(&env) == 0);
-    mdb_env_set_maxdbs(env, 8);
-    mdb_env_set_mapsize(env, 64 << 20);  // not the recorded 1 TiB: sanitizers lack the address space
-    REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0640) == 0);
+    test::RawEnv env(dir);
     MDB_txn* txn = nullptr;
-    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    REQUIRE(mdb_txn_begin(env.get(), nullptr, 0, &txn) == 0);
     MDB_dbi dbi;
     REQUIRE(mdb_dbi_open(txn, "chunks", 0, &dbi) == 0);
     MDB_cursor* cur = nullptr;
@@ -700,7 +693,6 @@ void corrupt_chunk(const std::filesystem::path& dir, std::int64_t first_ts) {
     MDB_val k2{kcopy.size(), kcopy.data()}, v2{value.size(), value.data()};
     REQUIRE(mdb_put(txn, dbi, &k2, &v2, 0) == 0);
     REQUIRE(mdb_txn_commit(txn) == 0);
-    mdb_env_close(env);
 }
 
 }  // namespace
@@ -755,20 +747,15 @@ TEST_CASE("a store of an unknown format version is refused naming the version fo
     test::TempDir dir;
     { auto s = Store::open(dir.path()); }
     auto set_version = [&](std::string value) {
-        MDB_env* env = nullptr;
-        REQUIRE(mdb_env_create(&env) == 0);
-        mdb_env_set_maxdbs(env, 8);
-        mdb_env_set_mapsize(env, 64 << 20);  // not the recorded 1 TiB: sanitizers lack the address space
-        REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0640) == 0);
+        test::RawEnv env(dir.path());
         MDB_txn* txn = nullptr;
-        REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+        REQUIRE(mdb_txn_begin(env.get(), nullptr, 0, &txn) == 0);
         MDB_dbi dbi;
         REQUIRE(mdb_dbi_open(txn, "meta", 0, &dbi) == 0);
         std::string k = "format_version";
         MDB_val kv{k.size(), k.data()}, vv{value.size(), value.data()};
         REQUIRE(mdb_put(txn, dbi, &kv, &vv, 0) == 0);
         REQUIRE(mdb_txn_commit(txn) == 0);
-        mdb_env_close(env);
     };
     auto message = [&](barstore::StoreOptions opts) {
         try {
@@ -938,20 +925,15 @@ TEST_CASE("remove() of a whole series drops its bars, catalog row and session; o
     const auto magics = find_magic(test::read_text(dir.path() / "data.mdb"));
     CHECK(magics.size() >= catalog_chunks);  // sanity: freed pages may still hold old bytes
     {
-        MDB_env* env = nullptr;
-        REQUIRE(mdb_env_create(&env) == 0);
-        mdb_env_set_maxdbs(env, 8);
-        mdb_env_set_mapsize(env, 64 << 20);
-        REQUIRE(mdb_env_open(env, dir.path().c_str(), MDB_RDONLY, 0640) == 0);
+        test::RawEnv env(dir.path(), MDB_RDONLY);
         MDB_txn* txn = nullptr;
-        REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+        REQUIRE(mdb_txn_begin(env.get(), nullptr, MDB_RDONLY, &txn) == 0);
         MDB_dbi dbi;
         REQUIRE(mdb_dbi_open(txn, "chunks", 0, &dbi) == 0);
         MDB_stat st{};
         REQUIRE(mdb_stat(txn, dbi, &st) == 0);
         CHECK(st.ms_entries == catalog_chunks);
         mdb_txn_abort(txn);
-        mdb_env_close(env);
     }
 }
 
