@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "barstore/query.hpp"
+#include "barstore/resample.hpp"
 #include "barstore/session.hpp"
 #include "barstore/time.hpp"
 
