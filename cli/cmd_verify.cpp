@@ -10,12 +10,21 @@ namespace {
 
 struct VerifyArgs {
     std::string db;
+    bool deep = false;
 };
 
 void run_verify(const VerifyArgs& a) {
     auto store = Store::open(a.db, StoreOptions{.read_only = true});
-    const auto problems = store.verify();
+    const auto problems = store.verify({.deep = a.deep});
     for (const auto& p : problems) {
+        if (p.aggregate) {
+            // Derived data: readers aggregate the base bars instead, and a rebuild repairs it.
+            std::printf("bad prewarmed aggregate: %s %s %s %s %s .. %s: %s\n", p.key.symbol.c_str(),
+                        format_timeframe(p.key.base).c_str(), format_timeframe(p.aggregate->timeframe).c_str(),
+                        p.aggregate->align == Alignment::utc ? "utc" : "session", format_time(p.first).c_str(),
+                        format_time(p.last).c_str(), p.reason.c_str());
+            continue;
+        }
         std::printf("bad chunk: %s %s %s .. %s: %s\n", p.key.symbol.c_str(), format_timeframe(p.key.base).c_str(),
                     format_time(p.first).c_str(), format_time(p.last).c_str(), p.reason.c_str());
         // None of its bars can be read, but its range is known from the keys: removing or
@@ -42,6 +51,7 @@ void setup_verify(CLI::App& app) {
     auto a = std::make_shared<VerifyArgs>();
     auto* sub = app.add_subcommand("verify", "Check every chunk's checksum and the bar invariants");
     sub->add_option("--db", a->db, "Store directory")->required();
+    sub->add_flag("--deep", a->deep, "Also recompute every prewarmed aggregate from its base bars and compare");
     sub->callback([a] { run_verify(*a); });
 }
 

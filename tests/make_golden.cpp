@@ -1,6 +1,7 @@
-// tests/make_golden.cpp: writes the golden chunks of tests/golden/ and their expected values.
-// Run once per chunk format version (see tests/golden/README.md); never rewrite existing files.
-// The companion .csv files are written from this program's INPUT rows, not by decoding.
+// tests/make_golden.cpp: writes the golden chunks and prewarm records of tests/golden/ and their
+// expected values. Run once per format version (see tests/golden/README.md); never rewrite
+// existing files. The companion .csv files are written from this program's INPUT rows and
+// fields, not by decoding.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include "barstore/types.hpp"
 #include "codec/chunk.hpp"
 #include "reference/naive_bars.hpp"
+#include "store/prewarm_record.hpp"
 
 namespace {
 
@@ -38,11 +40,58 @@ void write_pair(const std::string& dir, const std::string& name, const std::vect
     std::cout << name << ": " << rows.size() << " rows, " << bytes.size() << " bytes\n";
 }
 
+/// One prewarm record (docs/format.md, "`prewarm`") and, in NAME.csv, its fields as
+/// `field,value` rows, from the input struct.
+void write_record(const std::string& dir, const std::string& name, const barstore::prewarm::Record& r) {
+    const auto bytes = barstore::prewarm::encode_record(r);
+    std::ofstream bin(dir + "/" + name + ".bin", std::ios::binary);
+    bin.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream csv(dir + "/" + name + ".csv", std::ios::binary);
+    csv << "field,value\nprice_decimals," << r.scale.price_decimals << "\nvolume_decimals," << r.scale.volume_decimals
+        << "\nbuilt_generation," << r.built_generation << "\nrows," << r.rows << "\nchunks," << r.chunks
+        << "\nstored_bytes," << r.stored_bytes << "\nfirst_label," << r.first_label << "\nlast_label," << r.last_label
+        << "\nsession," << r.session << "\n";
+    std::cout << name << ": " << bytes.size() << " bytes\n";
+}
+
+int write_prewarm_records(const std::string& dir) {
+    // A session-aligned aggregate of a series with a custom session and holidays: a session
+    // text of some length, 5 chunks, labels around 2024.
+    barstore::prewarm::Record r;
+    r.scale = {2, 4};
+    r.built_generation = 0x0102030405060708;
+    r.rows = 4 * 4096 + 17;
+    r.chunks = 5;
+    r.stored_bytes = 123457;
+    r.first_label = 1704205800000000000;  // 2024-01-02T14:30:00Z
+    r.last_label = 1735590600000000000;   // 2024-12-30T20:30:00Z
+    r.session = "America/New_York 09:30-16:00 Mon-Fri holidays=2024-01-01,2024-07-04,2024-12-25";
+    write_record(dir, "prewarm-v1-session", r);
+    // An empty series' aggregate: no bins, 24x7, labels 0.
+    barstore::prewarm::Record e;
+    e.scale = {0, 0};
+    e.built_generation = 7;
+    e.session = "24x7";
+    write_record(dir, "prewarm-v1-empty", e);
+    // Extremes: 18 decimals, the largest generation, a label before 1970.
+    barstore::prewarm::Record old;
+    old.scale = {18, 18};
+    old.built_generation = UINT64_MAX;
+    old.rows = 1;
+    old.chunks = 1;
+    old.stored_bytes = 300;
+    old.first_label = old.last_label = -2208988800000000000;  // 1900-01-01
+    old.session = "24x7";
+    write_record(dir, "prewarm-v1-1900", old);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 3 && std::string(argv[1]) == "--prewarm") return write_prewarm_records(argv[2]);
     if (argc != 3) {
-        std::cerr << "usage: make_golden BTC_CSV OUT_DIR\n";
+        std::cerr << "usage: make_golden BTC_CSV OUT_DIR | make_golden --prewarm OUT_DIR\n";
         return 2;
     }
     const std::string btc = argv[1], dir = argv[2];

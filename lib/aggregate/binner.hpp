@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "barstore/query.hpp"
+#include "barstore/resample.hpp"
 #include "barstore/session.hpp"
 #include "barstore/time.hpp"
 
@@ -55,12 +55,8 @@ private:
     Bin last_{0, 0, false, 0, 0};
 };
 
-/// The volume a bin is given when the sum of its bars' volumes does not fit int64. Stored volumes
-/// are never negative (check_bars), so for bins of a store's bars it cannot be a real sum, and a
-/// further run folded into such a bin keeps it negative: "volume < 0" marks an overflowed bin
-/// even in a copy that lost the `overflowed` list (a spilled aggregate). resample() takes any
-/// volumes, so its callers go by the list.
-inline constexpr std::int64_t kVolumeOverflow = std::numeric_limits<std::int64_t>::min();
+/// The mark of a bin whose volume sum does not fit int64 (barstore/resample.hpp).
+using barstore::kVolumeOverflow;
 
 /// Throws InvalidInput: the volume of the bin at `label` does not fit int64. Names the series,
 /// the timeframe and the bin.

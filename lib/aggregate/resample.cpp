@@ -7,6 +7,7 @@
 
 #include "aggregate/binner.hpp"
 #include "barstore/error.hpp"
+#include "barstore/resample.hpp"
 #include "barstore/time.hpp"
 
 namespace barstore {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "aggregate/binner.hpp"
-#include "barstore/query.hpp"
+#include "barstore/resample.hpp"
 #include "barstore/types.hpp"
 #include "cache/lru.hpp"
 

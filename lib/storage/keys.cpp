@@ -1,5 +1,6 @@
-// storage/keys.cpp: key encoding, so that LMDB's byte order is (series, time) order for chunks
-// and (symbol, base) order for the catalog.
+// storage/keys.cpp: key encoding, so that LMDB's byte order is (series, time) order for chunks,
+// (series, timeframe, alignment, time) order for prewarmed aggregates and (symbol, base) order
+// for the catalog.
 #include "storage/keys.hpp"
 
 #include <cstring>
@@ -34,6 +35,27 @@ ChunkKey chunk_key(std::uint32_t series_id, std::int64_t first_ts) noexcept {
 
 ChunkKeyParts parse_chunk_key(std::span<const std::byte> key) noexcept {
     return {get_be<std::uint32_t>(key.data()), get_time_key(key.data() + sizeof(SeriesPrefix))};
+}
+
+AggregatePrefix aggregate_prefix(std::uint32_t series_id, std::int64_t timeframe_ns, std::uint8_t align) noexcept {
+    AggregatePrefix k{};
+    put_be(k.data(), series_id);
+    put_be(k.data() + sizeof(SeriesPrefix), static_cast<std::uint64_t>(timeframe_ns));
+    k[sizeof(SeriesPrefix) + 8] = static_cast<std::byte>(align);
+    return k;
+}
+
+AggregatePrefixParts parse_aggregate_prefix(std::span<const std::byte> key) noexcept {
+    return {get_be<std::uint32_t>(key.data()),
+            static_cast<std::int64_t>(get_be<std::uint64_t>(key.data() + sizeof(SeriesPrefix))),
+            static_cast<std::uint8_t>(key[sizeof(SeriesPrefix) + 8])};
+}
+
+AggregateChunkKey aggregate_chunk_key(const AggregatePrefix& prefix, std::int64_t first_label) noexcept {
+    AggregateChunkKey k{};
+    std::memcpy(k.data(), prefix.data(), prefix.size());
+    put_time_key(k.data() + prefix.size(), first_label);
+    return k;
 }
 
 std::vector<std::byte> catalog_key(const SeriesKey& key) {

@@ -32,6 +32,21 @@ struct ChunkKeyParts {
 /// nullopt-free: the caller checks key.size() == sizeof(ChunkKey) first.
 ChunkKeyParts parse_chunk_key(std::span<const std::byte> key) noexcept;
 
+/// What every entry of one prewarmed aggregate starts with, and its `prewarm` key: the be32
+/// series id, the be64 timeframe in ns, one byte of alignment (0 utc, 1 session). Its bin
+/// chunks are keyed this prefix + the chunk's first bin label as a time key (`aggregates`).
+using AggregatePrefix = std::array<std::byte, sizeof(SeriesPrefix) + 8 + 1>;
+AggregatePrefix aggregate_prefix(std::uint32_t series_id, std::int64_t timeframe_ns, std::uint8_t align) noexcept;
+struct AggregatePrefixParts {
+    std::uint32_t series_id;
+    std::int64_t timeframe_ns;
+    std::uint8_t align;
+};
+/// nullopt-free: the caller checks key.size() == sizeof(AggregatePrefix) first.
+AggregatePrefixParts parse_aggregate_prefix(std::span<const std::byte> key) noexcept;
+using AggregateChunkKey = std::array<std::byte, sizeof(AggregatePrefix) + kTimeKeyBytes>;
+AggregateChunkKey aggregate_chunk_key(const AggregatePrefix& prefix, std::int64_t first_label) noexcept;
+
 /// Catalog key: the symbol's bytes, a 0x00 byte (symbols never contain NUL), be64 base ns.
 std::vector<std::byte> catalog_key(const SeriesKey& key);
 /// Throws CorruptData if the bytes are not a catalog key.

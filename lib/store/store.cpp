@@ -2,7 +2,8 @@
 // series and times, storage/ in keys and chunks. Invariants: every chunk of a series but the last
 // holds exactly kChunkRows bars; chunk keys, catalog rows and first/last ts always agree; each
 // write is one LMDB transaction. Every write, replace and removal is one splice (Impl::splice),
-// which never decodes a chunk it removes whole.
+// which never decodes a chunk it removes whole, and brings the series' prewarmed aggregates
+// (store/prewarm.cpp) up to date in the same transaction.
 #include "barstore/store.hpp"
 
 #include <sys/stat.h>
@@ -11,13 +12,17 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <thread>
 
+#include "aggregate/binner.hpp"
 #include "barstore/decimal.hpp"
 #include "barstore/error.hpp"
 #include "barstore/time.hpp"
 #include "codec/chunk.hpp"
 #include "core/bytes.hpp"
+#include "store/chunk_reads.hpp"
+#include "store/prewarm.hpp"
 #include "storage/chunk_cursor.hpp"
 #include "storage/keys.hpp"
 #include "storage/lmdb.hpp"
@@ -160,6 +165,7 @@ struct Store::Impl {
     storage::EnvRef env;  // the process-wide environment of this directory, and this Store's mode
     MDB_dbi meta = 0, catalog = 0, chunks = 0, sessions = 0;
     bool have_sessions = false;
+    prewarm::Tables prewarmed;  // the `prewarm` and `aggregates` tables
 
     Impl(const std::filesystem::path& dir, const StoreOptions& o)
         : env(dir, {.read_only = o.read_only, .map_size_bytes = o.map_size_bytes, .max_readers = o.max_readers,
@@ -173,6 +179,14 @@ struct Store::Impl {
         try {
             sessions = txn.open_db("sessions", !o.read_only);
             have_sessions = true;
+        } catch (const NotFound&) {
+        }
+        // Likewise stores written before prewarmed aggregates: read-only, "nothing prewarmed".
+        prewarmed.chunks = chunks;
+        try {
+            prewarmed.records = txn.open_db("prewarm", !o.read_only);
+            prewarmed.bins = txn.open_db("aggregates", !o.read_only);
+            prewarmed.present = true;
         } catch (const NotFound&) {
         }
         const auto fmt = txn.get(meta, bytes_of("format_version"));
@@ -216,6 +230,47 @@ struct Store::Impl {
         txn.put(sessions, catalog_key, bytes_of(format_session(s)));
     }
 
+    /// The series' session text as stored (canonical), "24x7" when none is.
+    std::string session_text(const Txn& txn, const std::vector<std::byte>& catalog_key) const {
+        const auto v = have_sessions ? txn.get(sessions, catalog_key) : std::nullopt;
+        return v ? std::string(reinterpret_cast<const char*>(v->data()), v->size()) : std::string("24x7");
+    }
+
+    /// What the prewarm tables need of a series; nullopt if it is unknown.
+    std::optional<prewarm::Series> series(const Txn& txn, const SeriesKey& key) const {
+        const auto r = record(txn, key);
+        if (!r) return std::nullopt;
+        return series(txn, key, *r);
+    }
+    prewarm::Series series(const Txn& txn, const SeriesKey& key, const CatalogRecord& r) const {
+        prewarm::Series s;
+        s.key = key;
+        s.name = describe(key);
+        s.id = r.series_id;
+        s.generation = r.generation;
+        s.scale = r.scale;
+        s.session_text = session_text(txn, storage::catalog_key(key));
+        s.first_ts = r.first_ts;
+        s.rows = r.rows;
+        return s;
+    }
+
+    /// Whether the series has any prewarmed aggregate: one key lookup, so that writes to the
+    /// others pay nothing more.
+    bool has_prewarmed_aggregates(const Txn& txn, std::uint32_t series_id) const {
+        if (!prewarmed.present) return false;
+        Cursor cur(txn, prewarmed.records);
+        const auto p = storage::series_prefix(series_id);
+        return cur.seek(p) && cur.key().size() >= p.size() && std::memcmp(cur.key().data(), p.data(), p.size()) == 0;
+    }
+
+    /// After a write that left the series as `rec` (generation, scale and session already put):
+    /// its prewarmed aggregates follow, from `change.from` on (prewarm::Tables::maintain).
+    void maintain_prewarmed(Txn& txn, const SeriesKey& key, const CatalogRecord& rec, const prewarm::Change& change) {
+        const auto s = series(txn, key, rec);
+        prewarmed.maintain(txn, s, session_of(txn, storage::catalog_key(key)), change);
+    }
+
     u64 counter(Txn& txn, const char* name, u64 first) {
         const auto v = txn.get(meta, bytes_of(name));
         const u64 cur = v && v->size() == 8 ? get_le<u64>(v->data()) : first;
@@ -231,7 +286,7 @@ struct Store::Impl {
     }
 
     [[noreturn]] static void rethrow_naming(const CorruptData& e, const SeriesKey& key, i64 key_ts) {
-        throw CorruptData(describe(key) + " chunk at " + format_time(Timestamp{Duration{key_ts}}) + ": " + e.what());
+        chunk_reads::rethrow_naming(e, describe(key), key_ts);
     }
     /// Decodes one chunk, naming the series and its time if it is corrupt.
     static void decode(std::span<const std::byte> chunk, const SeriesKey& key, i64 key_ts, BarColumns& out) {
@@ -469,12 +524,22 @@ void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode
     // [in_first, in_last], and a chunk ending right before the next aligned time is wholly inside.
     const i64 base = key.base.count();
     const i64 hi = in_last > kMaxTs - base ? kMaxTs : in_last + base - 1;
+    // Bins of bars before in_first stay, unless the stored bars were all rescaled.
+    const bool has_prewarmed = existing && has_prewarmed_aggregates(txn, rec.series_id);
+    prewarm::Change change;
+    if (has_prewarmed) {
+        change.old_generation = rec.generation;
+        change.old_session_text = session_text(txn, storage::catalog_key(key));
+        change.old_scale = rec.scale;
+        change.from = rescale_stored || rec.rows == 0 || in_first <= rec.first_ts ? prewarm::Change::kEverything : in_first;
+    }
     splice(txn, key, rec, in_first, hi, incoming, rescale_stored ? target.price_decimals - rec.scale.price_decimals : 0,
            rescale_stored ? target.volume_decimals - rec.scale.volume_decimals : 0);
     rec.scale = target;
     rec.generation = generation;
     txn.put(catalog, storage::catalog_key(key), rec.encode());
     if (batch.session) put_session(txn, storage::catalog_key(key), *batch.session);
+    if (has_prewarmed) maintain_prewarmed(txn, key, rec, change);
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -534,6 +599,7 @@ std::uint64_t Store::remove(const SeriesKey& key, std::optional<Timestamp> from,
         }
         txn.del(impl_->catalog, ck);
         if (impl_->have_sessions) txn.del(impl_->sessions, ck);
+        impl_->prewarmed.drop(txn, rec->series_id, std::nullopt);
         (void)impl_->counter(txn, "generation", 1);  // a write like any other
         txn.commit();
         return rec->rows;
@@ -542,10 +608,19 @@ std::uint64_t Store::remove(const SeriesKey& key, std::optional<Timestamp> from,
     if (to && to->time_since_epoch().count() == lo) return 0;  // [t, t) is empty
     const i64 hi = to ? to->time_since_epoch().count() - 1 : kMaxTs;
     if (rec->rows == 0 || hi < rec->first_ts || lo > rec->last_ts) return 0;
+    const bool has_prewarmed = impl_->has_prewarmed_aggregates(txn, rec->series_id);
+    prewarm::Change change;
+    if (has_prewarmed) {
+        change.old_generation = rec->generation;
+        change.old_session_text = impl_->session_text(txn, ck);
+        change.old_scale = rec->scale;
+        change.from = lo <= rec->first_ts ? prewarm::Change::kEverything : lo;
+    }
     const u64 removed = impl_->splice(txn, key, *rec, lo, hi, BarColumns{}, 0, 0);
     if (removed == 0) return 0;  // the range fell in a gap: the transaction aborts, nothing changes
     rec->generation = impl_->counter(txn, "generation", 1);
     txn.put(impl_->catalog, ck, rec->encode());
+    if (has_prewarmed) impl_->maintain_prewarmed(txn, key, *rec, change);
     txn.commit();
     return removed;
 }
@@ -578,9 +653,18 @@ void Store::set_session(const SeriesKey& key, const Session& session) {
     auto rec = impl_->record(txn, key);
     if (!rec) throw NotFound("no series " + describe(key));
     if (const auto why = session_base_problem(session, key.base)) throw InvalidInput(describe(key) + ": " + *why);
+    const bool has_prewarmed = impl_->has_prewarmed_aggregates(txn, rec->series_id);
+    prewarm::Change change;
+    if (has_prewarmed) {
+        change.old_generation = rec->generation;
+        change.old_session_text = impl_->session_text(txn, storage::catalog_key(key));
+        change.old_scale = rec->scale;
+        change.from = prewarm::Change::kNoBars;
+    }
     rec->generation = impl_->counter(txn, "generation", 1);
     txn.put(impl_->catalog, storage::catalog_key(key), rec->encode());
     impl_->put_session(txn, storage::catalog_key(key), session);
+    if (has_prewarmed) impl_->maintain_prewarmed(txn, key, *rec, change);
     txn.commit();
 }
 
@@ -626,35 +710,7 @@ void Store::scan(const SeriesKey& key, Timestamp from, Timestamp to, ScanFn fn) 
     const auto rec = impl_->record(txn, key);
     if (!rec || rec->rows == 0 || rec->last_ts < lo || rec->first_ts >= hi) return;
     auto cur = impl_->chunks_of(txn, rec->series_id);
-    thread_local BarColumns piece;  // reused: a scan of years must not allocate per chunk
-    // From the chunk holding `lo`, which starts at or before it; if none does, from the first.
-    for (bool ok = cur.seek_floor(lo) || cur.first(); ok; ok = cur.next()) {
-        const i64 first_ts = cur.first_ts();
-        if (first_ts >= hi) break;
-        const auto chunk = cur.value();
-        if (first_ts < lo) {
-            // The chunk before `lo` may end before it: its (verified) header says, so a read of
-            // later bars neither decodes it nor fails if it is corrupt.
-            codec::ChunkHeader h;
-            try {
-                h = codec::read_chunk_header(chunk, true);
-            } catch (const CorruptData& e) {
-                Impl::rethrow_naming(e, key, first_ts);
-            }
-            if (h.last_ts < lo) continue;
-        }
-        piece.clear();
-        Impl::decode(chunk, key, first_ts, piece);
-        if (piece.ts.front() < lo || piece.ts.back() >= hi) {
-            const auto a = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), lo) - piece.ts.begin());
-            const auto b = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), hi) - piece.ts.begin());
-            BarColumns trimmed;
-            trimmed.append(piece, a, b);
-            if (!fn(trimmed)) return;
-        } else if (!fn(piece)) {
-            return;
-        }
-    }
+    chunk_reads::scan(cur, lo, hi, describe(key), fn);
 }
 
 BarColumns Store::read(const SeriesKey& key, Timestamp from, Timestamp to) const {
@@ -671,41 +727,31 @@ BarColumns Store::read(const SeriesKey& key, Timestamp from, Timestamp to) const
 }
 
 BarColumns Store::read_last(const SeriesKey& key, std::size_t n, Timestamp before) const {
-    BarColumns out;
-    if (n == 0) return out;
+    if (n == 0) return {};
     const i64 hi = before.time_since_epoch().count();
     Txn txn(impl_->env, true);
     const auto rec = impl_->record(txn, key);
-    if (!rec || rec->rows == 0 || rec->first_ts >= hi) return out;
+    if (!rec || rec->rows == 0 || rec->first_ts >= hi) return {};
     auto cur = impl_->chunks_of(txn, rec->series_id);
-    std::vector<BarColumns> parts;  // newest first
-    std::size_t have = 0;
-    // From the last chunk starting before `before` (hi > first_ts, so hi - 1 cannot wrap): a
-    // chunk starting at or after it holds nothing we want.
-    for (bool ok = cur.seek_floor(hi - 1); ok && have < n; ok = cur.prev()) {
-        BarColumns c;
-        Impl::decode(cur.value(), key, cur.first_ts(), c);
-        const auto end = static_cast<std::size_t>(std::lower_bound(c.ts.begin(), c.ts.end(), hi) - c.ts.begin());
-        const std::size_t take = std::min(end, n - have);
-        BarColumns piece;
-        piece.append(c, end - take, end);
-        have += take;
-        parts.push_back(std::move(piece));
-    }
-    out.reserve(have);
-    for (auto it = parts.rbegin(); it != parts.rend(); ++it) out.append(*it, 0, it->size());
-    return out;
+    return chunk_reads::read_last(cur, n, hi, describe(key));
 }
 
-std::vector<VerifyProblem> Store::verify() const {
+std::vector<VerifyProblem> Store::verify(const VerifyOptions& opts) const {
     std::vector<VerifyProblem> problems;
     Txn txn(impl_->env, true);
     Cursor cat(txn, impl_->catalog);
+    std::set<std::uint32_t> series_ids;
     for (bool ok = cat.move(MDB_FIRST); ok; ok = cat.move(MDB_NEXT)) {
         const auto key = storage::parse_catalog_key(cat.key());
         const auto rec = CatalogRecord::decode(cat.value(), describe(key));
+        series_ids.insert(rec.series_id);
         auto problem = [&](i64 first, i64 last, std::string why) {
-            problems.push_back({key, Timestamp{Duration{first}}, Timestamp{Duration{last}}, std::move(why)});
+            VerifyProblem p;
+            p.key = key;
+            p.first = Timestamp{Duration{first}};
+            p.last = Timestamp{Duration{last}};
+            p.reason = std::move(why);
+            problems.push_back(std::move(p));
         };
         auto cur = impl_->chunks_of(txn, rec.series_id);
         u64 rows = 0, n_chunks = 0, bytes = 0, undecodable = 0;
@@ -745,12 +791,24 @@ std::vector<VerifyProblem> Store::verify() const {
             prev_last = last;
         }
         if (open_end != kNone) problems[open_end].last = std::max(Timestamp{Duration{rec.last_ts}}, problems[open_end].first);
+        if (impl_->has_prewarmed_aggregates(txn, rec.series_id)) {
+            // A damaged session text leaves session bins unchecked; only aggregates need it.
+            std::optional<Session> session;
+            try {
+                session = impl_->session_of(txn, storage::catalog_key(key));
+            } catch (const CorruptData& e) {
+                problem(rec.first_ts, rec.last_ts, e.what());
+            }
+            impl_->prewarmed.verify(txn, impl_->series(txn, key, rec), session ? &*session : nullptr, opts.deep,
+                                    undecodable == 0, problems);
+        }
         if (undecodable > 0) continue;  // the catalog cannot be checked against unreadable chunks
         if (rows != rec.rows || n_chunks != rec.chunks || bytes != rec.stored_bytes)
             problem(rec.first_ts, rec.last_ts, "catalog counts (rows, chunks, bytes) do not match the chunks");
         else if (rows > 0 && prev_last != rec.last_ts)
             problem(rec.first_ts, rec.last_ts, "catalog last time does not match the chunks");
     }
+    impl_->prewarmed.verify_orphans(txn, series_ids, problems);
     return problems;
 }
 
@@ -767,5 +825,118 @@ CopyInfo Store::snapshot_to(const std::filesystem::path& file) const {
 }
 
 bool Store::is_snapshot() const noexcept { return static_cast<const storage::Env&>(impl_->env).snapshot(); }
+
+std::vector<PrewarmedInfo> Store::prewarmed(const SeriesKey& key) const {
+    Txn txn(impl_->env, true);
+    const auto s = impl_->series(txn, key);
+    std::vector<PrewarmedInfo> out;
+    if (!s) return out;
+    for (const auto& e : impl_->prewarmed.list(txn, s->id)) {
+        if (!e.record) throw CorruptData(prewarm::describe(s->name, e.spec) + ": " + e.damage);
+        out.push_back(prewarm::to_info(e.spec, *e.record, *s));
+    }
+    return out;
+}
+
+PrewarmOutcome Store::prewarm(const SeriesKey& key, const AggregateSpec& spec, const PrewarmOptions& opts) {
+    return prewarm(key, std::span<const AggregateSpec>(&spec, 1), opts);
+}
+
+PrewarmOutcome Store::prewarm(const SeriesKey& key, std::span<const AggregateSpec> specs, const PrewarmOptions& opts) {
+    if (impl_->env.read_only()) throw InvalidInput(path().string() + ": store opened read-only");
+    std::vector<AggregateSpec> wanted;  // each spec once, in request order
+    for (const auto& spec : specs)
+        if (std::find(wanted.begin(), wanted.end(), spec) == wanted.end()) wanted.push_back(spec);
+    auto& tables = impl_->prewarmed;
+    PrewarmOutcome outcome;
+
+    // Which specs are not current, and their bins, from one read transaction: computing takes
+    // the writer lock from nobody. The write transaction then only stores them, unless the series
+    // was written in between: then the bins are computed again under the lock.
+    auto stale = [&](const Txn& txn, const prewarm::Series& s) {
+        std::vector<AggregateSpec> out;
+        for (const auto& spec : wanted) {
+            std::optional<prewarm::Record> r;
+            try {
+                r = tables.find(txn, s, spec);
+            } catch (const CorruptData&) {
+                // A damaged record is rebuilt like a stale one.
+            }
+            if (!r || !prewarm::is_current(*r, s)) out.push_back(spec);
+        }
+        return out;
+    };
+    auto session_of = [&](const Txn& txn) { return impl_->session_of(txn, storage::catalog_key(key)); };
+    auto check_specs = [&](const Session& session) {
+        // The Binner refuses what it cannot bin: before anything is read.
+        for (const auto& spec : wanted) (void)aggregate::Binner(key.base, spec.timeframe, spec.align, session, describe(key));
+    };
+    std::vector<AggregateSpec> todo;
+    std::vector<prewarm::Built> built;
+    u64 generation = 0;
+    std::string session_text;
+    {
+        Txn txn(impl_->env, true);
+        const auto s = impl_->series(txn, key);
+        if (!s) throw NotFound("no series " + describe(key));
+        const Session session = session_of(txn);
+        check_specs(session);
+        todo = stale(txn, *s);
+        if (!todo.empty()) built = tables.compute(txn, *s, session, todo, opts.threads, &outcome.base_bars);
+        generation = s->generation;
+        session_text = s->session_text;
+    }
+    if (!todo.empty()) {
+        Txn txn(impl_->env, false);
+        const auto s = impl_->series(txn, key);
+        if (!s) throw NotFound("no series " + describe(key));
+        if (s->generation != generation || s->session_text != session_text) {
+            todo = stale(txn, *s);
+            built.clear();
+            if (!todo.empty()) built = tables.compute(txn, *s, session_of(txn), todo, opts.threads, &outcome.base_bars);
+        }
+        if (!todo.empty()) {
+            tables.put_whole(txn, *s, todo, std::move(built));
+            txn.commit();
+        }
+    }
+    Txn read(impl_->env, true);
+    const auto now = impl_->series(read, key);
+    for (const auto& spec : wanted) {
+        PrewarmOutcome::Item item;
+        item.built = std::find(todo.begin(), todo.end(), spec) != todo.end();
+        if (now)
+            if (const auto r = tables.find(read, *now, spec)) item.info = prewarm::to_info(spec, *r, *now);
+        item.info.spec = spec;
+        outcome.items.push_back(std::move(item));
+    }
+    return outcome;
+}
+
+std::size_t Store::drop_prewarmed(const SeriesKey& key, std::optional<AggregateSpec> spec) {
+    if (impl_->env.read_only()) throw InvalidInput(path().string() + ": store opened read-only");
+    Txn txn(impl_->env, false);
+    const auto rec = impl_->record(txn, key);
+    if (!rec) throw NotFound("no series " + describe(key));
+    const std::size_t dropped = impl_->prewarmed.drop(txn, rec->series_id, spec);
+    if (dropped > 0) txn.commit();
+    return dropped;
+}
+
+bool Store::scan_prewarmed(const SeriesKey& key, const AggregateSpec& spec, std::uint64_t generation,
+                           Timestamp from_label, Timestamp to_label, ScanFn fn) const {
+    Txn txn(impl_->env, true);
+    const auto s = impl_->series(txn, key);
+    return s && impl_->prewarmed.scan(txn, *s, spec, generation, from_label.time_since_epoch().count(),
+                                      to_label.time_since_epoch().count(), fn);
+}
+
+std::optional<BarColumns> Store::read_last_prewarmed(const SeriesKey& key, const AggregateSpec& spec,
+                                                     std::uint64_t generation, std::size_t n, Timestamp before) const {
+    Txn txn(impl_->env, true);
+    const auto s = impl_->series(txn, key);
+    if (!s) return std::nullopt;
+    return impl_->prewarmed.read_last(txn, *s, spec, generation, n, before.time_since_epoch().count());
+}
 
 }  // namespace barstore

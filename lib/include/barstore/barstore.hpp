@@ -7,6 +7,7 @@
 #include "barstore/load.hpp"
 #include "barstore/query.hpp"
 #include "barstore/reader.hpp"
+#include "barstore/resample.hpp"
 #include "barstore/store.hpp"
 #include "barstore/time.hpp"
 #include "barstore/types.hpp"

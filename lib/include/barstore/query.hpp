@@ -1,26 +1,15 @@
-// barstore/query.hpp: resample base bars to any whole multiple of the base, with as-of rules.
+// barstore/query.hpp: bins of a stored series read and resampled in one pass, with range, last N
+// and as-of rules. Alignment and resample() are in resample.hpp, included here.
 #pragma once
 #include <cstddef>
 #include <optional>
 
+#include "barstore/resample.hpp"
 #include "barstore/session.hpp"
 #include "barstore/store.hpp"
 #include "barstore/types.hpp"
 
 namespace barstore {
-
-/// Where bins start (docs/time.md). utc: multiples of the timeframe from the UTC epoch (weeks
-/// from Monday 1970-01-05). session: from each session's open, truncated at its close; 1d bins
-/// are sessions, 1w bins Monday-based weeks of sessions; bars outside sessions are left out.
-enum class Alignment { utc, session };
-
-/// Aggregates `bars` (at base timeframe `base`) into bins: open first, high max, low min, close
-/// last, volume sum; empty bins omitted; each bin labelled with its start. tf must be a positive
-/// multiple of base of at most kMaxTimeframe (else InvalidInput). A bin whose volume sum does
-/// not fit int64, or that would start or end outside int64, is an InvalidInput naming it, never
-/// a wrapped value (docs/time.md, "Counts and sums"). Returns owned columns.
-BarColumns resample(const BarColumns& bars, Duration base, Duration tf);
-BarColumns resample(const BarColumns& bars, Duration base, Duration tf, Alignment align, const Session& session);
 
 struct QueryOptions {
     std::optional<Duration> timeframe;   ///< default: the series' base

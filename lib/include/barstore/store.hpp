@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "barstore/batch.hpp"
+#include "barstore/resample.hpp"
 #include "barstore/session.hpp"
 #include "barstore/types.hpp"
 
@@ -52,6 +53,45 @@ enum class WriteMode {
               ///< wholly inside that range are dropped unread, so a corrupt one can be replaced
 };
 
+/// An aggregate a store can keep prewarmed for a series: its bins at `timeframe` with `align`,
+/// exactly as resample() (and query()) bins the series' base bars with the series' session.
+struct AggregateSpec {
+    Duration timeframe{};
+    Alignment align = Alignment::utc;
+    friend bool operator==(const AggregateSpec&, const AggregateSpec&) = default;
+    friend auto operator<=>(const AggregateSpec&, const AggregateSpec&) = default;
+};
+
+/// What the store records about one prewarmed aggregate of a series (docs/format.md, "`prewarm`").
+struct PrewarmedInfo {
+    AggregateSpec spec;
+    std::string session;                ///< canonical text of the session it was built for
+    std::uint64_t rows = 0;             ///< bins
+    std::uint64_t chunks = 0;
+    std::uint64_t stored_bytes = 0;     ///< sum of its chunk value sizes
+    std::uint64_t built_generation = 0; ///< the series generation its bins were computed from
+    Timestamp first{}, last{};          ///< first and last bin label; meaningless when rows == 0
+    /// built_generation is the series' generation and `session` its session: readers use it.
+    /// Only a write by a barstore that predates prewarming (which leaves aggregates as they
+    /// were) makes one stale; the next write or prewarm of the series rebuilds it.
+    bool current = false;
+};
+
+struct PrewarmOptions {
+    /// Threads that decode, fold and encode; 0: one per core.
+    unsigned threads = 0;
+};
+
+/// What Store::prewarm did, per requested spec (in request order, each spec once).
+struct PrewarmOutcome {
+    struct Item {
+        PrewarmedInfo info;  ///< as stored after the call
+        bool built = false;  ///< computed and stored now; false: it was current, left as it was
+    };
+    std::vector<Item> items;
+    std::uint64_t base_bars = 0;  ///< base bars folded (0 when every spec was current)
+};
+
 /// One chunk that failed verification.
 struct VerifyProblem {
     SeriesKey key;
@@ -61,6 +101,16 @@ struct VerifyProblem {
     Timestamp first{}, last{};
     std::string reason;
     bool undecodable = false;  ///< failed its checksum or header: none of its bars can be read
+    /// Set for a problem of a prewarmed aggregate of the series, not of its base bars: first and
+    /// last are then bin labels. Aggregates are derived data: drop_prewarmed and prewarm again
+    /// repair any of them, and readers fall back to the base bars meanwhile.
+    std::optional<AggregateSpec> aggregate;
+};
+
+struct VerifyOptions {
+    /// Also recompute every current prewarmed aggregate from its base bars and report each one
+    /// that differs, at its first differing bin. Costs a full read of every prewarmed series.
+    bool deep = false;
 };
 
 // ---- Many processes, one store: compaction and snapshots (docs/deploy.md) ----------------------
@@ -104,8 +154,16 @@ private:
 /// Thread-safety: every call is its own LMDB transaction, so one Store may be used from any
 /// number of threads at once, as may several Stores on one directory, in this process or others
 /// (the process shares one environment per store). A read sees one commit, whole; writes (write,
-/// set_session, remove) serialise on the store's writer lock, across threads and processes.
-/// Returned values are owned copies, except the columns scan() lends its callback.
+/// set_session, remove, prewarm, drop_prewarmed) serialise on the store's writer lock, across
+/// threads and processes. Returned values are owned copies, except the columns scan() and
+/// scan_prewarmed() lend their callback.
+///
+/// Prewarmed aggregates (docs/format.md, "`prewarm`"): bins of a series kept in the store beside
+/// its chunks, so that every reader in every process gets them from the same mapped pages. Every
+/// write to a series (write, remove, set_session) brings its prewarmed aggregates up to date in
+/// the same transaction, recomputing only from the first bin the write touches; a reader checks
+/// the series generation in the same read transaction as the bins, so it never sees bins of
+/// other base bars than the ones stored beside them.
 ///
 /// Errors (barstore/error.hpp): every call that reads or writes may also throw IoError (the OS or
 /// LMDB refused, e.g. no reader slot left: raise max_readers), StorageFull (an I/O error on a full
@@ -140,10 +198,17 @@ public:
     /// whole) cannot be decoded, or the catalog's counts disagree with the chunks.
     /// A batch with more decimals than the series has rescales the stored series; one with fewer
     /// is scaled up to the series' decimals (docs/format.md, "Scale").
+    /// The series' prewarmed aggregates are recomputed in the same transaction from the bin that
+    /// holds the first written bar (all of them after a rescale or a session change of a
+    /// session-aligned one). One whose damaged chunk or record stands in the way is rebuilt from
+    /// the base bars; one whose base bars cannot be decoded is dropped (readers then aggregate
+    /// the base bars themselves, and verify reports the damaged chunk).
     void write(std::span<const SeriesBatch> batches, WriteMode mode = WriteMode::append);
 
     /// Sets a series' session; a write like any other, so its generation changes and anything
-    /// derived from it (aggregates, cache entries keyed by generation) is invalidated.
+    /// derived from it (cache entries keyed by generation) is invalidated. Its session-aligned
+    /// prewarmed aggregates are recomputed for the new session; utc ones keep their bins (a
+    /// session does not move them) and are recorded as built for the new session.
     /// Throws NotFound for an unknown series, InvalidInput (the store is read-only, an unknown
     /// zone, a session no bar of the series' base can start in).
     void set_session(const SeriesKey& key, const Session& session);
@@ -152,7 +217,9 @@ public:
     /// changes when a bar goes. Without `from` and `to`, the whole series: its bars, catalog
     /// row and session (a later write starts a new series). With either, the bars with ts in
     /// [from, to) (an absent bound is open), as read() and query's --from/--to count them; the
-    /// series stays, with its decimals and session, even when no bar is left. Chunks wholly in
+    /// series stays, with its decimals and session, even when no bar is left. Prewarmed
+    /// aggregates go with the whole series, or are recomputed from the bin holding `from` on
+    /// (as write() says). Chunks wholly in
     /// the range are dropped unread, so a chunk that fails its checksum can be cut out (and its
     /// bars written again); only chunks across the range's ends, and after it until the bars
     /// fill whole chunks again, are decoded. Returns the number of bars removed: 0 (and no
@@ -185,8 +252,54 @@ public:
     BarColumns read_last(const SeriesKey& key, std::size_t n, Timestamp before) const;
 
     /// Decodes every chunk, checks checksums and invariants; returns each bad chunk (a damaged
-    /// chunk is a problem returned, not thrown).
-    std::vector<VerifyProblem> verify() const;
+    /// chunk is a problem returned, not thrown). Prewarmed aggregates too: their records and
+    /// chunks (checksums, bin order, full chunks, counts against the record), stale ones, ones
+    /// whose series is gone; with opts.deep, that each current one equals a fresh aggregation of
+    /// its base bars.
+    std::vector<VerifyProblem> verify(const VerifyOptions& opts = {}) const;
+
+    /// The series' prewarmed aggregates, in (timeframe, alignment) order; empty for an unknown
+    /// series or a store without any. Throws CorruptData naming a damaged record.
+    std::vector<PrewarmedInfo> prewarmed(const SeriesKey& key) const;
+
+    /// Computes each spec's bins over the whole series, with its present session, exactly as
+    /// resample() does (an incomplete last bin included; a bin whose volume sum does not fit
+    /// int64 is stored with volume kVolumeOverflow), and stores them with a record of what they
+    /// were built from, all specs in ONE write transaction: all or nothing. A spec that is
+    /// already current is skipped (its item says so). The base bars are read once for all specs,
+    /// decoded, folded and encoded on `opts.threads` threads, outside the write transaction (it
+    /// holds the writer lock only to store them, unless the series was written meanwhile, when
+    /// it computes again inside). An empty series gets empty aggregates. Throws NotFound for an
+    /// unknown series, InvalidInput (the store is read-only; a spec the Binner refuses: a
+    /// timeframe that is not a multiple of the base or past kMaxTimeframe, a session-aligned one
+    /// other than < 1d, 1d or 1w), CorruptData naming a base chunk that cannot be decoded,
+    /// StorageFull, IoError.
+    PrewarmOutcome prewarm(const SeriesKey& key, std::span<const AggregateSpec> specs, const PrewarmOptions& opts = {});
+    PrewarmOutcome prewarm(const SeriesKey& key, const AggregateSpec& spec, const PrewarmOptions& opts = {});
+
+    /// Removes one prewarmed aggregate of the series (or, without `spec`, all of them) in one
+    /// write transaction, its chunks by key (none is read, so a damaged one goes too); returns
+    /// how many went (0: none was there, nothing written). The series and its generation are
+    /// unchanged. Throws NotFound for an unknown series, InvalidInput when the store is
+    /// read-only, StorageFull, IoError.
+    std::size_t drop_prewarmed(const SeriesKey& key, std::optional<AggregateSpec> spec = std::nullopt);
+
+    /// Calls `fn` with the prewarmed bins of `spec` whose label is in [from_label, to_label), in
+    /// label order, one chunk's worth at a time (as scan() does with base bars, with the same
+    /// lending and reentrancy rules), if the store holds that aggregate built for the series'
+    /// present session from base bars of `generation`, and the series is at `generation`: all
+    /// checked in the same read transaction as the bins are read, so the bins are those of the
+    /// stored base bars. Otherwise returns false without calling fn (the caller aggregates the
+    /// base bars itself). Returns true when it scanned, even if no bin was in range. A bin
+    /// whose volume sum did not fit int64 has volume kVolumeOverflow. Throws CorruptData naming
+    /// the aggregate and its chunk (or its record) when one it needs is damaged (the caller
+    /// falls back to the base bars), and whatever fn throws.
+    bool scan_prewarmed(const SeriesKey& key, const AggregateSpec& spec, std::uint64_t generation,
+                        Timestamp from_label, Timestamp to_label, ScanFn fn) const;
+    /// The last `n` prewarmed bins of `spec` with label < before (fewer if there are fewer),
+    /// under the same conditions as scan_prewarmed, else nullopt. Throws CorruptData as it does.
+    std::optional<BarColumns> read_last_prewarmed(const SeriesKey& key, const AggregateSpec& spec,
+                                                  std::uint64_t generation, std::size_t n, Timestamp before) const;
 
     /// The store's version: changes with every commit to it, by any Store or process, so equal
     /// versions mean nothing was written in between. Costs one read transaction's begin (tens of

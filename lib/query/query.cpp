@@ -1,4 +1,4 @@
-// aggregate/query.cpp: turns a query (timeframe, alignment, range, last N, as-of) into the base
+// query/query.cpp: turns a query (timeframe, alignment, range, last N, as-of) into the base
 // bars to read and the bins to return. No look-ahead: with as_of set, no base bar that ends after
 // as_of is ever read, so no returned value can depend on one, and a bin is returned as closed only
 // when its end (label + tf, or the session close that truncates it) is at or before as_of.
