@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -250,35 +252,34 @@ LongSeries make_long_series(const Workspace& ws, const Options& opt) {
 /// A bar inside a bin's [label, end) is folded in; only a bar past the end opens the next bin
 /// (and pays the division), as a plain hand-written loop would. The bars' ts are >= 0.
 std::vector<BarColumns> aggregate_in_ram(const BarColumns& bars) {
+    constexpr std::size_t kTfs = 7;
     struct Current {
-        bool open = false;
-        i64 end_ns = 0;
+        i64 tf_ns = 0, end_ns = std::numeric_limits<i64>::min();  // the first bar opens a bin
         Bar bin;
     };
-    std::vector<BarColumns> out(kTimeframes.size());
-    std::vector<Current> cur(kTimeframes.size());
-    std::vector<i64> tf_ns;
-    for (const auto tf : kTimeframes) tf_ns.push_back(tf.count());
+    std::array<Current, kTfs> cur;
+    for (std::size_t k = 0; k < kTfs; ++k) cur[k].tf_ns = kTimeframes[k].count();
+    std::vector<BarColumns> out(kTfs);
     for (std::size_t i = 0; i < bars.size(); ++i) {
-        const i64 ts = bars.ts[i];
-        for (std::size_t k = 0; k < tf_ns.size(); ++k) {
+        const i64 ts = bars.ts[i], open = bars.open[i], high = bars.high[i], low = bars.low[i];
+        const i64 close = bars.close[i], volume = bars.volume[i];
+        for (std::size_t k = 0; k < kTfs; ++k) {
             Current& c = cur[k];
-            if (c.open && ts < c.end_ns) {
-                c.bin.high = std::max(c.bin.high, bars.high[i]);
-                c.bin.low = std::min(c.bin.low, bars.low[i]);
-                c.bin.close = bars.close[i];
-                c.bin.volume += bars.volume[i];
+            if (ts < c.end_ns) {
+                c.bin.high = std::max(c.bin.high, high);
+                c.bin.low = std::min(c.bin.low, low);
+                c.bin.close = close;
+                c.bin.volume += volume;
             } else {
-                if (c.open) out[k].push_back(c.bin);
-                const i64 label = ts - ts % tf_ns[k];
-                c.open = true;
-                c.end_ns = label + tf_ns[k];
-                c.bin = {Timestamp{Duration{label}}, bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.volume[i]};
+                if (i > 0) out[k].push_back(c.bin);
+                const i64 label = ts - ts % c.tf_ns;
+                c.end_ns = label + c.tf_ns;
+                c.bin = {Timestamp{Duration{label}}, open, high, low, close, volume};
             }
         }
     }
-    for (std::size_t k = 0; k < cur.size(); ++k)
-        if (cur[k].open) out[k].push_back(cur[k].bin);
+    if (bars.size() > 0)
+        for (std::size_t k = 0; k < kTfs; ++k) out[k].push_back(cur[k].bin);
     return out;
 }
 
