@@ -38,6 +38,25 @@ std::size_t parse_count(const std::string& text, const char* option) {
     return clamped ? SIZE_MAX : n;
 }
 
+std::vector<std::string> split_list(const std::string& text, const char* what) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : text + ",") {
+        if (c == ',') {
+            if (!cur.empty()) out.push_back(cur);
+            cur.clear();
+        } else if (c != ' ') {
+            cur += c;
+        }
+    }
+    if (out.empty()) throw InvalidInput(std::string("--") + what + " needs at least one item");
+    return out;
+}
+
+std::string format_aggregate(const AggregateSpec& spec) {
+    return format_timeframe(spec.timeframe) + (spec.align == Alignment::utc ? " utc" : " session");
+}
+
 std::string format_span(const SeriesInfo& s) {
     return s.rows == 0 ? "-" : format_time(s.first) + " .. " + format_time(s.last);
 }

@@ -23,6 +23,7 @@ void setup_stats(CLI::App& app);
 void setup_rm(CLI::App& app);
 void setup_compact(CLI::App& app);
 void setup_snapshot(CLI::App& app);
+void setup_prewarm(CLI::App& app);
 
 /// Thrown by a subcommand to end with a given exit code after printing its own output.
 struct ExitWith {
@@ -59,10 +60,17 @@ private:
     std::int64_t last_draw_ns_ = 0;
 };
 
+/// The items of a comma-separated option (`--symbols A,B`), spaces dropped, empty items skipped;
+/// none at all is InvalidInput naming `--what`.
+std::vector<std::string> split_list(const std::string& text, const char* what);
+
 std::string format_bytes(std::uint64_t bytes);
 
 /// `part` as a whole percentage of `whole` ("63%"), "-" when whole is 0.
 std::string format_ratio(std::uint64_t part, std::uint64_t whole);
+
+/// "1h utc", "1d session": a prewarmed aggregate as prewarm, ls and info print it.
+std::string format_aggregate(const AggregateSpec& spec);
 
 /// "first .. last" of a series' bars (format_time), or "-" when it has none.
 std::string format_span(const SeriesInfo& s);

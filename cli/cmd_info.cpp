@@ -1,5 +1,6 @@
 // cli/cmd_info.cpp: `barstore info`: rows, span, scale, chunks and size of every series of a
-// symbol, read-only; disk bytes are measured (Store::info), not the catalog's estimate.
+// symbol, and of its prewarmed aggregates, read-only; disk bytes are measured (Store::info), not
+// the catalog's estimate.
 #include <cstdio>
 
 #include "cli.hpp"
@@ -11,6 +12,26 @@ namespace {
 struct InfoArgs {
     std::string db, symbol;
 };
+
+/// A line per prewarmed aggregate; none when the series has none (its output is then as it was).
+void print_prewarmed(const Store& store, const SeriesKey& key) {
+    std::vector<PrewarmedInfo> all;
+    try {
+        all = store.prewarmed(key);
+    } catch (const CorruptData& e) {
+        std::printf("prewarmed:    damaged: %s (barstore verify)\n", e.what());
+        return;
+    }
+    for (const auto& p : all)
+        std::printf("%s%s, %llu bins, %llu chunk%s, %llu bytes, %s\n", &p == &all.front() ? "prewarmed:    " : "              ",
+                    format_aggregate(p.spec).c_str(), static_cast<unsigned long long>(p.rows),
+                    static_cast<unsigned long long>(p.chunks), p.chunks == 1 ? "" : "s",
+                    static_cast<unsigned long long>(p.stored_bytes),
+                    p.current ? "current"
+                              : ("stale (built from generation " + std::to_string(p.built_generation) +
+                                 "; the next write or prewarm rebuilds it)")
+                                    .c_str());
+}
 
 void run_info(const InfoArgs& a) {
     auto store = Store::open(a.db, StoreOptions{.read_only = true});
@@ -29,6 +50,7 @@ void run_info(const InfoArgs& a) {
         std::printf("disk bytes:   %llu\n", static_cast<unsigned long long>(s.disk_bytes));
         std::printf("bytes/bar:    %.2f\n", per_bar);
         std::printf("generation:   %llu\n", static_cast<unsigned long long>(s.generation));
+        print_prewarmed(store, s.key);
         if (&found != &all.back()) std::printf("\n");
     }
 }

@@ -59,21 +59,6 @@ u64 parse_byte_size(const std::string& text) {
     return static_cast<u64>(std::llround(bytes));
 }
 
-std::vector<std::string> split_list(const std::string& text, const char* what) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : text + ",") {
-        if (c == ',') {
-            if (!cur.empty()) out.push_back(cur);
-            cur.clear();
-        } else if (c != ' ') {
-            cur += c;
-        }
-    }
-    if (out.empty()) throw InvalidInput(std::string("--") + what + " needs at least one item");
-    return out;
-}
-
 /// Order-sensitive 64-bit checksum of every value returned (and of each answer's length, so that
 /// the same bars split differently across answers differ).
 struct Checksum {

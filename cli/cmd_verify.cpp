@@ -23,6 +23,11 @@ void run_verify(const VerifyArgs& a) {
                         format_timeframe(p.key.base).c_str(), format_timeframe(p.aggregate->timeframe).c_str(),
                         p.aggregate->align == Alignment::utc ? "utc" : "session", format_time(p.first).c_str(),
                         format_time(p.last).c_str(), p.reason.c_str());
+            // A prewarm finds its record current and would skip it: it has to be dropped first.
+            std::printf("  to rebuild it: barstore prewarm --db %s --symbols %s --drop --timeframes %s --align %s, then "
+                        "prewarm it again\n",
+                        a.db.c_str(), p.key.symbol.c_str(), format_timeframe(p.aggregate->timeframe).c_str(),
+                        p.aggregate->align == Alignment::utc ? "utc" : "session");
             continue;
         }
         std::printf("bad chunk: %s %s %s .. %s: %s\n", p.key.symbol.c_str(), format_timeframe(p.key.base).c_str(),

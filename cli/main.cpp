@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     cli::setup_rm(app);
     cli::setup_compact(app);
     cli::setup_snapshot(app);
+    cli::setup_prewarm(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -851,11 +851,13 @@ PrewarmOutcome Store::prewarm(const SeriesKey& key, std::span<const AggregateSpe
     PrewarmOutcome outcome;
 
     // Which specs are not current, and their bins, from one read transaction: computing takes
-    // the writer lock from nobody. The write transaction then only stores them, unless the series
-    // was written in between: then the bins are computed again under the lock.
-    auto stale = [&](const Txn& txn, const prewarm::Series& s) {
+    // the writer lock from nobody, and the base bars are decoded once for all specs. Each spec is
+    // then stored in its own write transaction, so that a kill loses at most the one being stored
+    // (a rerun finds the others current). Should the series be written in between, what is left
+    // is computed again under the writer lock and stored in that one transaction.
+    auto stale = [&](const Txn& txn, const prewarm::Series& s, std::span<const AggregateSpec> specs_to_check) {
         std::vector<AggregateSpec> out;
-        for (const auto& spec : wanted) {
+        for (const auto& spec : specs_to_check) {
             std::optional<prewarm::Record> r;
             try {
                 r = tables.find(txn, s, spec);
@@ -881,30 +883,38 @@ PrewarmOutcome Store::prewarm(const SeriesKey& key, std::span<const AggregateSpe
         if (!s) throw NotFound("no series " + describe(key));
         const Session session = session_of(txn);
         check_specs(session);
-        todo = stale(txn, *s);
+        todo = stale(txn, *s, wanted);
         if (!todo.empty()) built = tables.compute(txn, *s, session, todo, opts.threads, &outcome.base_bars);
         generation = s->generation;
         session_text = s->session_text;
     }
-    if (!todo.empty()) {
+    std::vector<AggregateSpec> stored;  // what this call stored, for the items' `built`
+    for (std::size_t i = 0; i < todo.size(); ++i) {
         Txn txn(impl_->env, false);
         const auto s = impl_->series(txn, key);
         if (!s) throw NotFound("no series " + describe(key));
         if (s->generation != generation || s->session_text != session_text) {
-            todo = stale(txn, *s);
-            built.clear();
-            if (!todo.empty()) built = tables.compute(txn, *s, session_of(txn), todo, opts.threads, &outcome.base_bars);
-        }
-        if (!todo.empty()) {
-            tables.put_whole(txn, *s, todo, std::move(built));
+            const auto rest = stale(txn, *s, std::span(todo).subspan(i));
+            if (rest.empty()) break;
+            auto rebuilt = tables.compute(txn, *s, session_of(txn), rest, opts.threads, &outcome.base_bars);
+            tables.put_whole(txn, *s, rest, std::move(rebuilt));
             txn.commit();
+            stored.insert(stored.end(), rest.begin(), rest.end());
+            break;
         }
+        // Another prewarm may have stored it meanwhile (from the same bars): nothing to write.
+        if (stale(txn, *s, std::span(&todo[i], 1)).empty()) continue;
+        std::vector<prewarm::Built> one;
+        one.push_back(std::move(built[i]));
+        tables.put_whole(txn, *s, std::span(&todo[i], 1), std::move(one));
+        txn.commit();
+        stored.push_back(todo[i]);
     }
     Txn read(impl_->env, true);
     const auto now = impl_->series(read, key);
     for (const auto& spec : wanted) {
         PrewarmOutcome::Item item;
-        item.built = std::find(todo.begin(), todo.end(), spec) != todo.end();
+        item.built = std::find(stored.begin(), stored.end(), spec) != stored.end();
         if (now)
             if (const auto r = tables.find(read, *now, spec)) item.info = prewarm::to_info(spec, *r, *now);
         item.info.spec = spec;

@@ -265,11 +265,15 @@ public:
     /// Computes each spec's bins over the whole series, with its present session, exactly as
     /// resample() does (an incomplete last bin included; a bin whose volume sum does not fit
     /// int64 is stored with volume kVolumeOverflow), and stores them with a record of what they
-    /// were built from, all specs in ONE write transaction: all or nothing. A spec that is
-    /// already current is skipped (its item says so). The base bars are read once for all specs,
-    /// decoded, folded and encoded on `opts.threads` threads, outside the write transaction (it
-    /// holds the writer lock only to store them, unless the series was written meanwhile, when
-    /// it computes again inside). An empty series gets empty aggregates. Throws NotFound for an
+    /// were built from, EACH SPEC IN ITS OWN write transaction, in request order: each one all
+    /// or nothing, so that an interrupted call (a kill, StorageFull) keeps the specs already
+    /// stored, and a second call stores only the rest. A spec that is already current is skipped
+    /// (its item says so); when all are, nothing is written. The base bars are read once for all
+    /// specs, decoded, folded and encoded on `opts.threads` threads, outside any write
+    /// transaction (each holds the writer lock only to store one spec's bins). If the series is
+    /// written between the compute and a store, the specs not yet stored are computed again
+    /// inside that write transaction and stored in it, together. An empty series gets empty
+    /// aggregates. Throws NotFound for an
     /// unknown series, InvalidInput (the store is read-only; a spec the Binner refuses: a
     /// timeframe that is not a multiple of the base or past kMaxTimeframe, a session-aligned one
     /// other than < 1d, 1d or 1w), CorruptData naming a base chunk that cannot be decoded,
