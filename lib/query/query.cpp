@@ -130,6 +130,8 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
     i64 last_close = kMin;
     if (info->rows > 0 && __builtin_add_overflow(ns(info->last), base, &last_close)) last_close = kMax;
     const i64 cut = prewarmed::cut_of(hi_read, last_close);
+    // At the base timeframe a bin is a bar: stored bins would save no decoding, only cost a lookup.
+    const bool use_prewarmed = info->rows > 0 && tf != key.base;
     auto joined = [&](prewarmed::StoredBins stored, std::optional<std::size_t> n) -> std::optional<BarColumns> {
         auto resampler = make_resampler();
         store.scan(key, at(stored.resume()), at(hi_read), [&](const BarColumns& piece) { resampler.feed(piece); });
@@ -146,7 +148,7 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
     };
 
     if (!opts.last || opts.from) {
-        if (info->rows > 0)
+        if (use_prewarmed)
             if (auto stored = prewarmed::range_complete(store, key, spec, info->generation, binner, lo_label,
                                                         std::min(hi_label, hi_read), cut);
                 stored && !stored->bins.empty())
@@ -161,7 +163,7 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
     if (n == 0) return {};
     // The last n stored bins that are whole, then the few bins after them from base bars. A bin
     // with label at or past hi_read has no bar the path reads.
-    if (info->rows > 0)
+    if (use_prewarmed)
         if (auto stored = prewarmed::last_complete(store, key, spec, info->generation, binner, n,
                                                    std::min(hi_label, hi_read), cut);
             stored && !stored->bins.empty())
