@@ -6,7 +6,9 @@
 
 #include <algorithm>
 
+#include "barstore/error.hpp"
 #include "cache/raw_window.hpp"
+#include "query/prewarmed.hpp"
 
 namespace barstore::cache {
 
@@ -14,9 +16,64 @@ namespace {
 
 u64 ratio_of(const Entry& e) { return static_cast<u64>(std::min<i64>(e.tf_ns / e.base_ns, i64{1} << 20)); }
 
+/// Builds the bins as of t from the store's prewarmed aggregate of e's timeframe and alignment,
+/// if it holds one current at the series' generation: its last n bins that are whole by hi
+/// (query/prewarmed.hpp), then the base bars after them, folded as usual. False, with e as it
+/// was, when it holds none (or a damaged one): the caller aggregates base bars instead.
+bool rebuild_prewarmed(Source& src, SeriesState& s, Entry& e, i64 t, std::size_t n) {
+    const i64 hi = hi_of(t, e.base_ns);
+    if (s.last_close == kMinTs) return false;
+    const AggregateSpec spec{Duration{e.tf_ns}, e.align};
+    if (!s.prewarmed) {
+        s.prewarmed.emplace();
+        try {
+            for (const auto& p : src.store->prewarmed(s.key))
+                if (p.current) s.prewarmed->push_back(p.spec);
+        } catch (const Error&) {
+            // A damaged record: its aggregates are not read; base bars answer.
+        }
+    }
+    if (std::find(s.prewarmed->begin(), s.prewarmed->end(), spec) == s.prewarmed->end()) return false;
+    n = std::max<std::size_t>(n, 1);
+    auto stored = prewarmed::last_complete(*src.store, s.key, spec, s.generation, *e.binner, n, hi,
+                                           prewarmed::cut_of(hi, s.last_close));
+    // Fewer than n whole bins but older ones exist: not what the bins can be (prewarmed.hpp).
+    if (!stored || stored->bins.empty() || (stored->bins.size() < n && !stored->at_start)) return false;
+    src.note_read();  // the bins were read: the call's end checks that no write came between
+    const i64 resume = stored->resume();
+    e.reset_bins();
+    e.bars = std::move(stored->bins);
+    e.ends = std::move(stored->ends);
+    e.at_start = stored->at_start;
+    e.maybe_overflowed = true;  // a stored bin may carry kVolumeOverflow
+    // The bars of a stored bin are not known, only that they start on the base grid before its
+    // end: the latest could end at the last grid point before the end, plus base. Assuming it
+    // did marks every bin that might overhang (entry.hpp), so a step back never serves one
+    // holding a bar that ended after the request.
+    for (std::size_t i = 0; i < e.bars.size(); ++i) {
+        const i64 end = e.ends[i];
+        i64 last_start = end - 1;
+        last_start -= ((last_start % e.base_ns) + e.base_ns) % e.base_ns;
+        if (last_start + e.base_ns > end) e.overhang.push_back({e.bars.ts[i], last_start + e.base_ns});
+    }
+    // Bins never overlap: every base bar from the last stored bin's end on is in a later bin.
+    if (resume < hi) {
+        src.note_read();
+        src.store->scan(s.key, at(resume), at(hi), [&](const BarColumns& piece) { e.fold(piece, 0, piece.size()); });
+    }
+    e.to = hi;
+    e.built = true;
+    e.dirty = true;
+    ++src.st->prewarmed_hits;
+    return true;
+}
+
 /// Builds the bins from scratch as of t, with at least n closed ones if the series has them:
-/// reads backwards like query(), growing the read until enough bins are in hand.
-void rebuild(Source& src, const SeriesKey& key, Entry& e, i64 t, std::size_t n) {
+/// from prewarmed bins when the store has them, else reading backwards like query(), growing
+/// the read until enough bins are in hand.
+void rebuild(Source& src, SeriesState& s, Entry& e, i64 t, std::size_t n) {
+    if (rebuild_prewarmed(src, s, e, t, n)) return;
+    const SeriesKey& key = s.key;
     const i64 hi = hi_of(t, e.base_ns);
     std::size_t want = (std::max<std::size_t>(n, 1) + 2) * static_cast<std::size_t>(ratio_of(e)) + 1;
     for (;;) {
@@ -65,12 +122,12 @@ bool serve_agg(Source& src, Resident& held, SeriesState& s, Entry& e, i64 t, std
     const std::size_t keep = std::max(src.opts->history_bars, e.want);
     bool miss = false;
     if (!e.built) {
-        rebuild(src, s.key, e, t, n);
+        rebuild(src, s, e, t, n);
         miss = true;
     } else if (hi > e.to) {
         // Folding a long gap costs more than building n bins afresh.
         if (span_bars(e.to, hi, e.base_ns) > (n + 2) * ratio_of(e) + src.opts->lookahead_bars) {
-            rebuild(src, s.key, e, t, n);
+            rebuild(src, s, e, t, n);
             miss = true;
         } else {
             extend(src, held, s, e, hi);
@@ -80,12 +137,12 @@ bool serve_agg(Source& src, Resident& held, SeriesState& s, Entry& e, i64 t, std
     // Stepped back: the bins hold bars that ended after t. Bins closed at t are complete at
     // t, except an overhang bin, whose later bars must not be seen: rebuild as of t.
     if (e.to > hi && j > 0 && e.incomplete_at(j - 1, t)) {
-        rebuild(src, s.key, e, t, n);
+        rebuild(src, s, e, t, n);
         miss = true;
         j = e.closed_at(t);
     }
     if (j < n && !e.at_start) {
-        rebuild(src, s.key, e, t, n);  // more history than held (or a jump back before it)
+        rebuild(src, s, e, t, n);  // more history than held (or a jump back before it)
         miss = true;
         j = e.closed_at(t);
     }

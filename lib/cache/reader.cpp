@@ -117,6 +117,10 @@ struct Reader::Impl {
         s.session = info->session;
         s.session_text = format_session(info->session);
         s.session_24x7 = info->session.is_24x7();
+        s.prewarmed.reset();
+        s.last_close = cache::kMinTs;
+        if (info->rows > 0 && __builtin_add_overflow(cache::ns(info->last), key.base.count(), &s.last_close))
+            s.last_close = cache::kMaxTs;
         return s;
     }
 

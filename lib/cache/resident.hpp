@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,13 @@ struct SeriesState {
     Session session;
     std::string session_text;
     bool session_24x7 = true;
+    /// The close (ts + base) of the series' last bar at `generation`; kMinTs when it has none.
+    /// A prewarmed bin ending after it may still be forming: it is never served from the store.
+    i64 last_close = kMinTs;
+    /// The aggregates the store held prewarmed and current when first asked at `generation`
+    /// (Store::prewarmed); unset until a build asks. A hint that spares series without any a
+    /// read per build: the read of the bins checks the generation itself.
+    std::optional<std::vector<AggregateSpec>> prewarmed;
     std::unique_ptr<Entry> raw;
     std::vector<std::unique_ptr<Entry>> aggs;  // a handful per series: a linear search is fastest
 };

@@ -14,6 +14,7 @@
 #include "barstore/error.hpp"
 #include "barstore/query.hpp"
 #include "barstore/time.hpp"
+#include "query/prewarmed.hpp"
 
 namespace barstore {
 
@@ -121,18 +122,56 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
         return std::move(s.bins);
     };
 
+    // A current prewarmed aggregate serves the bins that the base-bar path would compute whole
+    // (prewarmed.hpp, cut_of); the bins after them, from `resume` on, are computed from base bars
+    // as below, and select() and the sums check see the joined bins exactly as they would the
+    // path's own. A miss, a damaged aggregate or a write in between gives the base-bar path.
+    const AggregateSpec spec{tf, align};
+    i64 last_close = kMin;
+    if (info->rows > 0 && __builtin_add_overflow(ns(info->last), base, &last_close)) last_close = kMax;
+    const i64 cut = prewarmed::cut_of(hi_read, last_close);
+    // At the base timeframe a bin is a bar: stored bins would save no decoding, only cost a lookup.
+    const bool use_prewarmed = info->rows > 0 && tf != key.base;
+    auto joined = [&](prewarmed::StoredBins stored, std::optional<std::size_t> n) -> std::optional<BarColumns> {
+        auto resampler = make_resampler();
+        store.scan(key, at(stored.resume()), at(hi_read), [&](const BarColumns& piece) { resampler.feed(piece); });
+        // The stored bins were read at info's generation; unless the series is still there, the
+        // base bars just read may be of a later write. Monotonic generations make equal mean
+        // unwritten in between.
+        const auto now = store.info_fast(key);
+        if (!now || now->generation != info->generation) return std::nullopt;
+        auto tail = selected(resampler);
+        auto overflowed = prewarmed::overflowed_labels(stored.bins);  // all before the tail's
+        overflowed.insert(overflowed.end(), tail.overflowed.begin(), tail.overflowed.end());
+        stored.bins.append(tail.bins, 0, tail.bins.size());
+        return answer(Selected{std::move(stored.bins), std::move(overflowed)}, resampler, n);
+    };
+
     if (!opts.last || opts.from) {
+        if (use_prewarmed)
+            if (auto stored = prewarmed::range_complete(store, key, spec, info->generation, binner, lo_label,
+                                                        std::min(hi_label, hi_read), cut);
+                stored && !stored->bins.empty())
+                if (auto out = joined(std::move(*stored), opts.last)) return std::move(*out);
         // Bin chunk by chunk: a year of 1-minute bars is never materialised.
         auto resampler = make_resampler();
         store.scan(key, at(lo_label), at(hi_read), [&](const BarColumns& piece) { resampler.feed(piece); });
         return answer(selected(resampler), resampler, opts.last);
     }
 
+    const std::size_t n = *opts.last;
+    if (n == 0) return {};
+    // The last n stored bins that are whole, then the few bins after them from base bars. A bin
+    // with label at or past hi_read has no bar the path reads.
+    if (use_prewarmed)
+        if (auto stored = prewarmed::last_complete(store, key, spec, info->generation, binner, n,
+                                                   std::min(hi_label, hi_read), cut);
+            stored && !stored->bins.empty())
+            if (auto out = joined(std::move(*stored), n)) return std::move(*out);
+
     // Last N without a lower bound: read backwards, growing the window until N whole bins are
     // in hand (gaps and sessions make the number of base bars per bin unknown). The window
     // saturates at SIZE_MAX, more bars than any series has: any count ends, with every bin.
-    const std::size_t n = *opts.last;
-    if (n == 0) return {};
     const auto ratio = static_cast<std::size_t>(std::min<i64>(tf.count() / base, 1 << 20));
     std::size_t want = saturating(saturating(n, 1, 1), ratio, 1);  // (n + 1) * ratio + 1
     for (;;) {

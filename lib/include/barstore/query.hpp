@@ -27,6 +27,10 @@ struct QueryOptions {
 /// kMaxTimeframe), a from/to/as_of outside the supported range (time.hpp), from after to, or an
 /// answer holding a bin whose volume sum does not fit int64 (bins outside the answer may).
 /// Any `last` works: a count past the series' bins returns them all.
+/// When the store holds the (timeframe, alignment) prewarmed and current (Store::prewarm), the
+/// bins that end by what the base bars read would cover come from it, and only the bins after
+/// them from base bars; the answer is the same bins and errors either way (docs/cache.md,
+/// "Prewarmed aggregates"). A damaged or stale aggregate is not an error: base bars answer.
 BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& opts);
 
 }  // namespace barstore

@@ -69,7 +69,12 @@ struct ReaderStats {
     std::uint64_t spill_hits = 0;       ///< entries re-hydrated from the spill
     std::uint64_t spill_evictions = 0;  ///< spilled entries deleted to meet the spill budget
     std::uint64_t spill_errors = 0;     ///< spilled entries found corrupt (then read from the store)
-    std::uint64_t store_reads = 0;      ///< Store::read_last / scan calls (catalog lookups excluded)
+    /// Store::read_last / scan calls, and read_last_prewarmed calls that served bins (catalog
+    /// lookups excluded)
+    std::uint64_t store_reads = 0;
+    /// Aggregates built (on a miss) from the store's prewarmed bins of their timeframe and
+    /// alignment, with base bars only for the few bins after the last whole one.
+    std::uint64_t prewarmed_hits = 0;
     std::uint64_t transients = 0;       ///< answers built outside the cache (too big for the budget)
     std::uint64_t trims = 0;            ///< entries whose unrequested history was given up under pressure
     std::uint64_t budget_bytes = 0;
