@@ -1,7 +1,8 @@
 // cache/resident.cpp: the entries a Reader holds, their bytes, and the budget over them.
 // Invariants guarded: resident bytes <= budget_bytes at the end of every call (the entry being
 // answered may exceed it alone, and then is dropped after its answer is copied); eviction takes
-// aggregates before raw windows, least recently used first within each, and spills what it takes.
+// aggregates before raw windows, least recently used first within each, and spills what it takes
+// (but an aggregate the store holds prewarmed: the store is its copy).
 #include "cache/resident.hpp"
 
 #include <algorithm>
@@ -16,6 +17,15 @@ namespace {
 /// Under budget pressure a raw window still keeps this many bars behind its latest request, so
 /// aggregates of the series that lag it by a step or two still fold from memory.
 constexpr std::size_t kPressureRawKeep = 256;
+
+/// Whether the store holds the aggregate (tf, a) of the series prewarmed and current: the store
+/// is then its disk copy, read again as cheaply as the spill and shared by every process, so the
+/// entry is neither spilled nor re-hydrated (docs/cache.md, "Prewarmed aggregates").
+bool in_store(const SeriesState& s, i64 tf, Alignment a) {
+    if (!s.prewarmed) return false;
+    const AggregateSpec spec{Duration{tf}, a};
+    return std::find(s.prewarmed->begin(), s.prewarmed->end(), spec) != s.prewarmed->end();
+}
 
 }  // namespace
 
@@ -65,7 +75,7 @@ Entry& Resident::agg_entry(SeriesState& s, i64 tf, Alignment a, bool& created, b
     e->series = &s;
     e->binner.emplace(s.key.base, Duration{tf}, a, s.session,  // throws InvalidInput first
                       s.key.symbol + " " + format_timeframe(s.key.base));
-    rehydrated = rehydrate(s, *e);
+    rehydrated = !in_store(s, tf, a) && rehydrate(s, *e);
     created = true;
     s.aggs.push_back(std::move(e));
     insert(*s.aggs.back());
@@ -144,7 +154,8 @@ void Resident::evict(std::vector<std::unique_ptr<Entry>>& out) {
         std::vector<SpillTier::Item> items;
         items.reserve(out.size());
         for (const auto& e : out)
-            if (e->kind == Kind::aggregate || opts_.spill_raw_windows) items.push_back({id_of(*e->series, *e), e.get()});
+            if (e->kind == Kind::aggregate ? !in_store(*e->series, e->tf_ns, e->align) : opts_.spill_raw_windows)
+                items.push_back({id_of(*e->series, *e), e.get()});
         st_.spills += spill_->put(items);
     }
     out.clear();
