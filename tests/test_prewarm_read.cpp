@@ -611,3 +611,29 @@ TEST_CASE("Reader with a spill: aggregates the store holds prewarmed are not spi
     CHECK(warm.stats().prewarmed_hits > 0);
     CHECK(cold.stats().spills > 0);  // the same loop without prewarm does spill: the check can fail
 }
+
+TEST_CASE("Reader: an aggregate the store holds prewarmed keeps only the N asked of it, not history_bars") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    Twins t;
+    t.key = {"HIS", 1min};
+    t.write(test::make_int_bars(rng, 40000, test::utc_ns(2024, 1, 1), kMin, false));  // no gaps: 5 bars a bin
+    t.warm.prewarm(t.key, std::vector<AggregateSpec>{utc(5 * kMin)});
+    ReaderOptions ro;  // history_bars 5000: the cold entry keeps every bin it folds
+    Reader warm(t.warm, ro), cold(t.cold, ro);
+    std::size_t asked = 0;
+    for (i64 now = t.bars[5000].ts; now < t.bars[5000].ts + 4000 * kMin; now += kMin) {
+        const auto a = warm.last_bars(t.key, 5min, 100, at(now)).to_columns();
+        const auto b = cold.last_bars(t.key, 5min, 100, at(now)).to_columns();
+        REQUIRE(diff(a, b) == "");
+        asked += a.size();
+    }
+    CHECK(asked > 0);
+    CHECK(warm.stats().prewarmed_hits > 0);
+    // 4000 minutes are 800 bins folded onto the first 100: the cold entry holds about 900,
+    // the warm one 100 plus trimming slack (cache/entry.hpp: keep / 4 + 64), under 200.
+    CHECK(cold.stats().aggregate_bytes > 2 * warm.stats().aggregate_bytes);
+    const std::size_t bin_bytes = 6 * sizeof(std::int64_t);
+    CHECK(warm.stats().aggregate_bytes < 400 * bin_bytes + 4096);
+}

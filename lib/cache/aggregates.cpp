@@ -33,7 +33,7 @@ bool rebuild_prewarmed(Source& src, SeriesState& s, Entry& e, i64 t, std::size_t
             // A damaged record: its aggregates are not read; base bars answer.
         }
     }
-    if (std::find(s.prewarmed->begin(), s.prewarmed->end(), spec) == s.prewarmed->end()) return false;
+    if (!s.holds_prewarmed(e.tf_ns, e.align)) return false;
     n = std::max<std::size_t>(n, 1);
     auto stored = prewarmed::last_complete(*src.store, s.key, spec, s.generation, *e.binner, n, hi,
                                            prewarmed::cut_of(hi, s.last_close));
@@ -119,7 +119,9 @@ void extend(Source& src, Resident& held, SeriesState& s, Entry& e, i64 hi) {
 bool serve_agg(Source& src, Resident& held, SeriesState& s, Entry& e, i64 t, std::size_t n) {
     const i64 hi = hi_of(t, e.base_ns);
     e.want = std::max(e.want, n);
-    const std::size_t keep = std::max(src.opts->history_bars, e.want);
+    // History beyond what requests ask for is speculative; for an aggregate the store holds
+    // prewarmed it is in the store's shared pages already, so the heap keeps only what is asked.
+    const std::size_t keep = s.holds_prewarmed(e.tf_ns, e.align) ? e.want : std::max(src.opts->history_bars, e.want);
     bool miss = false;
     if (!e.built) {
         rebuild(src, s, e, t, n);

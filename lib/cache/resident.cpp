@@ -18,15 +18,6 @@ namespace {
 /// aggregates of the series that lag it by a step or two still fold from memory.
 constexpr std::size_t kPressureRawKeep = 256;
 
-/// Whether the store holds the aggregate (tf, a) of the series prewarmed and current: the store
-/// is then its disk copy, read again as cheaply as the spill and shared by every process, so the
-/// entry is neither spilled nor re-hydrated (docs/cache.md, "Prewarmed aggregates").
-bool in_store(const SeriesState& s, i64 tf, Alignment a) {
-    if (!s.prewarmed) return false;
-    const AggregateSpec spec{Duration{tf}, a};
-    return std::find(s.prewarmed->begin(), s.prewarmed->end(), spec) != s.prewarmed->end();
-}
-
 }  // namespace
 
 Resident::Resident(const ReaderOptions& opts, ReaderStats& st, const std::filesystem::path& store_dir)
@@ -75,7 +66,7 @@ Entry& Resident::agg_entry(SeriesState& s, i64 tf, Alignment a, bool& created, b
     e->series = &s;
     e->binner.emplace(s.key.base, Duration{tf}, a, s.session,  // throws InvalidInput first
                       s.key.symbol + " " + format_timeframe(s.key.base));
-    rehydrated = !in_store(s, tf, a) && rehydrate(s, *e);
+    rehydrated = !s.holds_prewarmed(tf, a) && rehydrate(s, *e);
     created = true;
     s.aggs.push_back(std::move(e));
     insert(*s.aggs.back());
@@ -154,7 +145,7 @@ void Resident::evict(std::vector<std::unique_ptr<Entry>>& out) {
         std::vector<SpillTier::Item> items;
         items.reserve(out.size());
         for (const auto& e : out)
-            if (e->kind == Kind::aggregate ? !in_store(*e->series, e->tf_ns, e->align) : opts_.spill_raw_windows)
+            if (e->kind == Kind::aggregate ? !e->series->holds_prewarmed(e->tf_ns, e->align) : opts_.spill_raw_windows)
                 items.push_back({id_of(*e->series, *e), e.get()});
         st_.spills += spill_->put(items);
     }

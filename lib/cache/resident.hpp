@@ -2,6 +2,7 @@
 // LRUs (aggregates, raw windows) whose costs are the bytes held, the byte budget enforced over
 // both at the end of every call, and what is evicted sent to the spill (docs/cache.md, "The budget").
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -32,6 +33,15 @@ struct SeriesState {
     /// (Store::prewarmed); unset until a build asks. A hint that spares series without any a
     /// read per build: the read of the bins checks the generation itself.
     std::optional<std::vector<AggregateSpec>> prewarmed;
+    /// Whether the store holds the aggregate (tf, a) prewarmed and current, as far as `prewarmed`
+    /// knows: the store is then the entry's disk copy, shared by every process and cheap to read
+    /// again, so the entry keeps no history beyond what requests ask for and is neither spilled
+    /// nor re-hydrated (docs/cache.md, "Prewarmed aggregates").
+    bool holds_prewarmed(i64 tf, Alignment a) const {
+        if (!prewarmed) return false;
+        const AggregateSpec spec{Duration{tf}, a};
+        return std::find(prewarmed->begin(), prewarmed->end(), spec) != prewarmed->end();
+    }
     std::unique_ptr<Entry> raw;
     std::vector<std::unique_ptr<Entry>> aggs;  // a handful per series: a linear search is fastest
 };

@@ -24,7 +24,8 @@ struct ReaderOptions {
     std::uint64_t budget_bytes = std::uint64_t{1} << 30;
     /// Bars of history a window keeps behind the latest request, in bars of its own timeframe
     /// (at least the largest N asked of it). Under budget pressure history beyond what requests
-    /// have asked for is given up before any entry is evicted.
+    /// have asked for is given up before any entry is evicted. An aggregate the store holds
+    /// prewarmed keeps only the largest N: its history is in the store, one read away.
     std::size_t history_bars = 5000;
     /// Base bars fetched ahead of a request, in one store read, when a request goes past the
     /// window's end; the rest of the stored chunk that read decodes anyway comes along, up to 4x
