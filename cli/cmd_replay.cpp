@@ -219,7 +219,8 @@ void run_replay(const ReplayArgs& a) {
                               {"spill_errors", st.spill_errors},
                               {"store_reads", st.store_reads},
                               {"transients", st.transients},
-                              {"trims", st.trims}};
+                              {"trims", st.trims},
+                              {"prewarmed_hits", st.prewarmed_hits}};
     const Field sizes[] = {{"peak_resident_bytes", st.peak_resident_bytes},
                            {"resident_bytes", st.resident_bytes},
                            {"raw_bytes", st.raw_bytes},

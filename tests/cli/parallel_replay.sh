@@ -1,5 +1,6 @@
-# Many processes, one store: 8 replay processes at once, while ingests append to other series,
-# each get the checksum of a single-process run; so do replays of a snapshot taken meanwhile.
+# Many processes, one store: 8 replay processes at once over prewarmed aggregates, while ingests
+# append to other series and prewarm them, each get the checksum of a single-process run without
+# prewarmed aggregates; so do replays of a snapshot taken meanwhile.
 set -eu
 db=$PWD/db
 "$BARSTORE" ingest --db "$db" --symbol BTC "$SHARED/data/csv/btc-perp-20211231-20220201_1m.csv" >/dev/null 2>&1
@@ -15,6 +16,12 @@ replay() {  # replay DB BUDGET OUT
 replay "$db" 1GiB single.json
 single=$(field checksum single.json)
 echo "single process: $(field steps single.json) steps, $(field bars single.json) bars"
+# From here on the store holds 5m and 1h prewarmed (session-aligned for SPY, as replay's default).
+"$BARSTORE" prewarm --db "$db" --symbols BTC,SPY --timeframes 5m,1h >/dev/null
+replay "$db" 1GiB warm.json
+[ "$(field checksum warm.json)" = "$single" ] && same=yes || same=no
+[ "$(field prewarmed_hits warm.json)" -gt 0 ] && used=yes || used=no
+echo "single process after prewarm: checksum equals the run without: $same, served from prewarmed bins: $used"
 
 # The writer: the BTC file in 10 pieces, appended piece by piece (one ingest process and one
 # commit each) to W1, then W2, ... until told to stop; commits counts them.
@@ -32,6 +39,7 @@ done
       "$BARSTORE" ingest --db "$db" --symbol "W$round" "piece$i.csv" >/dev/null 2>&1
       echo x >> commits
     done
+    "$BARSTORE" prewarm --db "$db" --symbols "W$round" --timeframes 5m,1h >/dev/null 2>&1
     round=$((round + 1))
   done
 ) &
