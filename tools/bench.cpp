@@ -26,6 +26,7 @@
 
 #include "barstore/barstore.hpp"
 #include "gen_bars.hpp"
+#include "workspace.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -131,46 +132,6 @@ struct Best {
 };
 
 void progress(const std::string& what) { std::cerr << "bench: " << what << std::endl; }
-
-/// The directory the benchmark writes in, and the cleanup at exit (also when a figure throws).
-class Workspace {
-public:
-    Workspace(const std::string& dir, bool keep) : keep_(keep) {
-        if (dir.empty()) {
-            std::string tmpl = (fs::temp_directory_path() / "barstore-bench-XXXXXX").string();
-            if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary directory");
-            dir_ = tmpl;
-            owns_dir_ = true;
-        } else {
-            dir_ = dir;
-            fs::create_directories(dir_);
-        }
-    }
-    ~Workspace() {
-        std::error_code ec;  // never throw from here; a leftover file is not worth a crash
-        if (keep_) {
-            progress("kept " + dir_.string());
-        } else if (owns_dir_) {
-            fs::remove_all(dir_, ec);
-        } else {
-            for (const auto& p : created_) fs::remove_all(p, ec);  // a --dir is the user's: only ours goes
-        }
-    }
-    Workspace(const Workspace&) = delete;
-    Workspace& operator=(const Workspace&) = delete;
-
-    /// A path in the workspace, removed at exit.
-    fs::path file(const std::string& name) {
-        created_.push_back(dir_ / name);
-        return created_.back();
-    }
-    const fs::path& dir() const { return dir_; }
-
-private:
-    fs::path dir_;
-    bool owns_dir_ = false, keep_;
-    std::vector<fs::path> created_;
-};
 
 /// A generated data set, its CSV files and the store it was ingested into.
 struct DataSet {
@@ -452,7 +413,7 @@ int run(const Options& opt) {
         if (std::none_of(kFigures.begin(), kFigures.end(), [&](const std::string& f) { return f.rfind(o, 0) == 0; }))
             throw std::runtime_error("--only " + o + " matches no figure");
 
-    Workspace ws(opt.dir, opt.keep);
+    Workspace ws("bench", opt.dir, opt.keep);
     JsonLine machine;
     machine.text("figure", "machine").count("hardware_concurrency", std::thread::hardware_concurrency())
         .text("cpu", cpu_model()).count("seed", opt.seed).flag("quick", opt.quick).count("reps", static_cast<u64>(opt.reps))

@@ -24,6 +24,7 @@
 
 #include "barstore/barstore.hpp"
 #include "gen_bars.hpp"
+#include "workspace.hpp"
 
 extern char** environ;
 
@@ -138,30 +139,6 @@ u64 parse_bytes(const std::string& text) {
     if (k < 0) throw InvalidInput("bad byte size '" + text + "'");
     return static_cast<u64>(v * k);
 }
-
-class Workspace {
-public:
-    Workspace(const std::string& dir, bool keep) : keep_(keep) {
-        if (dir.empty()) {
-            std::string tmpl = (fs::temp_directory_path() / "barstore-bench-cache-XXXXXX").string();
-            if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary directory");
-            dir_ = tmpl;
-        } else {
-            dir_ = dir;
-            fs::create_directories(dir_);
-        }
-    }
-    ~Workspace() {
-        std::error_code ec;
-        if (keep_) progress("kept " + dir_.string());
-        else fs::remove_all(dir_, ec);
-    }
-    const fs::path& dir() const { return dir_; }
-
-private:
-    fs::path dir_;
-    bool keep_;
-};
 
 /// A year (or, with --quick, a month) of 24x7 minutes in a store, and the same bars in RAM.
 struct YearStore {
@@ -484,7 +461,7 @@ int main(int argc, char** argv) {
             if (opt.only.empty()) return true;
             return std::any_of(opt.only.begin(), opt.only.end(), [&](const std::string& p) { return f.rfind(p, 0) == 0; });
         };
-        Workspace ws(opt.dir, opt.keep);
+        Workspace ws("bench_cache", opt.dir, opt.keep);
         if (wanted("backtest_step") || wanted("aggregate_hit") || wanted("spill_rehydrate")) {
             YearStore ys(ws.dir() / "year", opt);
             if (wanted("backtest_step")) figure_backtest_step(ys);

@@ -28,6 +28,7 @@
 
 #include "barstore/barstore.hpp"
 #include "gen_bars.hpp"
+#include "workspace.hpp"
 
 extern char** environ;
 
@@ -191,30 +192,6 @@ struct Child {
         ::waitpid(pid, &status, 0);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("a child process failed");
     }
-};
-
-class Workspace {
-public:
-    Workspace(const std::string& dir, bool keep) : keep_(keep) {
-        if (dir.empty()) {
-            std::string tmpl = (fs::temp_directory_path() / "barstore-bench-prewarm-XXXXXX").string();
-            if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary directory");
-            dir_ = tmpl;
-        } else {
-            dir_ = dir;
-            fs::create_directories(dir_);
-        }
-    }
-    ~Workspace() {
-        std::error_code ec;
-        if (keep_) progress("kept " + dir_.string());
-        else fs::remove_all(dir_, ec);
-    }
-    const fs::path& dir() const { return dir_; }
-
-private:
-    fs::path dir_;
-    bool keep_;
 };
 
 // ---- the long series: two stores of the same bars, one prewarmed --------------------------------
@@ -590,7 +567,7 @@ int main(int argc, char** argv) {
             if (opt.only.empty()) return true;
             return std::any_of(opt.only.begin(), opt.only.end(), [&](const std::string& p) { return f.rfind(p, 0) == 0; });
         };
-        Workspace ws(opt.dir, opt.keep);
+        Workspace ws("bench_prewarm", opt.dir, opt.keep);
         if (wanted("throughput") || wanted("first_request") || wanted("append")) {
             LongSeries ls = make_long_series(ws, opt);
             if (wanted("throughput")) figure_throughput(ls, opt);
