@@ -24,8 +24,15 @@ flags=(-std=c++20 -O1 -Wall -Wextra -Werror)
 # A sanitized build's library needs its runtime in the engine too.
 [ "$sanitize" = none ] || flags+=("-fsanitize=$sanitize")
 
+# docs/api.md's example, as the page shows it.
+awk '/^<!-- compiled, linked and run by tests\/install\/engine.sh -->/ { f = 1; next }
+     f && /^```cpp/ { g = 1; next }  g && /^```/ { exit }  g' "$(dirname "$engine_cpp")/../../api.md" >"$work/example.cpp"
+[ -s "$work/example.cpp" ] || fail "no example found in docs/api.md"
 # Compile once, link twice: the object does not depend on how it is linked.
+"${cxx[@]}" "${flags[@]}" $("${pkgconf[@]}" --cflags barstore) -c "$work/example.cpp" -o "$work/example.o" &
 "${cxx[@]}" "${flags[@]}" $("${pkgconf[@]}" --cflags barstore) -c "$engine_cpp" -o "$work/engine.o"
+wait $! || fail "docs/api.md's example does not compile"
+"${cxx[@]}" "${flags[@]}" "$work/example.o" $("${pkgconf[@]}" --libs barstore) -Wl,-rpath,"$libdir" -o "$work/example"
 "${cxx[@]}" "${flags[@]}" "$work/engine.o" $("${pkgconf[@]}" --libs barstore) -Wl,-rpath,"$libdir" \
   -o "$work/engine-shared"
 objdump -p "$work/engine-shared" | grep -q 'NEEDED *libbarstore\.so\.' || fail "engine-shared does not load libbarstore.so"
@@ -76,4 +83,7 @@ read -r hits misses reads < <(awk '/^reader /{ print $3, $5, $7 }' "$out")
 [ $((hits + misses)) -gt 100000 ] && [ "$reads" -lt 100 ] || fail "reader counters: $hits hits, $misses misses, $reads store reads"
 v=$("$bin" --version | head -1)
 grep -qx "${v/barstore /barstore } (headers ${v#barstore })" "$out" || fail "version line, --version says '$v'"
+ex=$("$work/example" "$db" BTC)
+want=$("$bin" query --db "$db" BTC --timeframe 1h --last 3 --format csv | tail -n +2 | cut -d, -f1,5 | tr , ' ')
+[ "$ex" = "$want" ] || fail "docs/api.md's example printed '$ex', query: '$want'"
 echo "ok"
