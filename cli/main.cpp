@@ -2,6 +2,7 @@
 // (corruption included), 2 bad input or usage. Each subcommand is a cmd_<name>.cpp; what they
 // share is cli.cpp; everything else is in libbarstore.
 #include <iostream>
+#include <string>
 
 #include "cli.hpp"
 
@@ -9,6 +10,12 @@ int main(int argc, char** argv) {
     using namespace barstore;
     CLI::App app{"barstore: a compressed on-disk store of OHLCV bars"};
     app.require_subcommand(1);
+    // What a bug report needs: ours, the on-disk format's, and the libraries' that shape answers.
+    app.set_version_flag("--version", [] {
+        const auto v = version_info();
+        return "barstore " + v.barstore + "\non-disk format " + std::to_string(v.format_version) + "\nlmdb " + v.lmdb +
+               "\nzstd " + v.zstd + "\ntzdata " + v.tzdata;
+    }, "Print the versions of barstore, its on-disk format, LMDB, zstd and tzdata, and exit");
     cli::setup_ingest(app);
     cli::setup_query(app);
     cli::setup_ls(app);
@@ -26,6 +33,8 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);

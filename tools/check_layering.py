@@ -23,6 +23,7 @@ ALLOWED = {
     "ingest": {"core", "time"},
     "cache": {"core", "time", "codec", "storage", "store", "aggregate", "query"},
     "load": {"core", "time", "store", "ingest"},
+    "version": {"core", "codec"},  # asks LMDB, zstd and date for their versions, nothing else
     "include": None,  # the umbrella header includes everything
 }
 PUBLIC = {
@@ -34,6 +35,7 @@ PUBLIC = {
     "ingest.hpp": "ingest",
     "reader.hpp": "cache",
     "load.hpp": "load",
+    "version.hpp": "version",
     "barstore.hpp": "include",
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

@@ -1,4 +1,4 @@
-// barstore/barstore.hpp: the whole public API.
+// barstore/barstore.hpp: the whole public API (docs/api.md), every public header included.
 #pragma once
 #include "barstore/batch.hpp"
 #include "barstore/decimal.hpp"
@@ -8,6 +8,8 @@
 #include "barstore/query.hpp"
 #include "barstore/reader.hpp"
 #include "barstore/resample.hpp"
+#include "barstore/session.hpp"
 #include "barstore/store.hpp"
 #include "barstore/time.hpp"
 #include "barstore/types.hpp"
+#include "barstore/version.hpp"

@@ -12,7 +12,8 @@ enum class Errc {
     corrupt_data,       ///< a stored or decoded byte is wrong; restore or re-ingest (CLI exit 1)
     storage_full,       ///< free space or raise the map size (CLI exit 1)
     io,                 ///< the OS or LMDB refused an operation (CLI exit 1)
-    internal,           ///< a bug in barstore (CLI exit 1)
+    internal,           ///< a bug in barstore, or a dependency refusing what cannot fail; thrown as a
+                        ///< plain Error (CLI exit 1)
 };
 
 class Error : public std::runtime_error {

@@ -35,7 +35,7 @@ struct LoadedSeries {
 /// Parses `path` and writes every series in it in one transaction: all of it or nothing.
 /// Throws InvalidInput whose message starts with the file name (`FILE:LINE: error: ...` for a
 /// bad line, `FILE: error: ...` for a bad call or a write the store refuses), IoError,
-/// StorageFull.
+/// StorageFull, CorruptData (as Store::write: a stored chunk the write must rewrite is damaged).
 std::vector<LoadedSeries> load_file(Store& store, const std::filesystem::path& path, const LoadOptions& opts);
 
 /// The base an update of `symbol` takes when no timeframe is given: that of its only stored

@@ -25,7 +25,8 @@ struct QueryOptions {
 /// Reads and aggregates in one pass over the needed chunks. Throws NotFound for an unknown
 /// series; InvalidInput for a timeframe that is not a multiple of the base (or is past
 /// kMaxTimeframe), a from/to/as_of outside the supported range (time.hpp), from after to, or an
-/// answer holding a bin whose volume sum does not fit int64 (bins outside the answer may).
+/// answer holding a bin whose volume sum does not fit int64 (bins outside the answer may); and
+/// the Store's read errors (CorruptData naming a chunk that cannot be decoded, IoError).
 /// Any `last` works: a count past the series' bins returns them all.
 /// When the store holds the (timeframe, alignment) prewarmed and current (Store::prewarm), the
 /// bins that end by what the base bars read would cover come from it, and only the bins after

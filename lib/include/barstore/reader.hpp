@@ -124,7 +124,7 @@ public:
                       std::optional<Alignment> align = std::nullopt);
 
     /// The close of the last base bar that ended at or before as_of; nullopt if none did.
-    /// Throws NotFound for an unknown series.
+    /// Throws NotFound for an unknown series, CorruptData / IoError from the store.
     std::optional<std::int64_t> last_price(const SeriesKey& key, Timestamp as_of);
 
     ReaderStats stats() const;

@@ -26,7 +26,8 @@ inline constexpr std::int64_t kVolumeOverflow = std::numeric_limits<std::int64_t
 /// last, volume sum; empty bins omitted; each bin labelled with its start. tf must be a positive
 /// multiple of base of at most kMaxTimeframe (else InvalidInput). A bin whose volume sum does
 /// not fit int64, or that would start or end outside int64, is an InvalidInput naming it, never
-/// a wrapped value (docs/time.md, "Counts and sums"). Returns owned columns.
+/// a wrapped value (docs/time.md, "Counts and sums"). With session alignment, also an unknown
+/// zone and a timeframe other than < 1d, 1d or 1w. Returns owned columns.
 BarColumns resample(const BarColumns& bars, Duration base, Duration tf);
 BarColumns resample(const BarColumns& bars, Duration base, Duration tf, Alignment align, const Session& session);
 

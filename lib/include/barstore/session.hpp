@@ -27,6 +27,7 @@ std::string format_session(const Session& s);
 /// a time of the trading day; a zone's midnight would give it the wrong trading date), and for
 /// an intraday base none of whose multiples since the epoch falls inside any session of 2024.
 /// 24x7 fits every base. Checked wherever a session is stored (Store::write, set_session).
+/// Throws InvalidInput for an unknown zone.
 std::optional<std::string> session_base_problem(const Session& s, Duration base);
 
 /// One occurrence of a session: [open, close) as UTC instants, and its trading date.

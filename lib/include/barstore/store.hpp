@@ -307,7 +307,8 @@ public:
 
     /// The store's version: changes with every commit to it, by any Store or process, so equal
     /// versions mean nothing was written in between. Costs one read transaction's begin (tens of
-    /// ns), less than any catalog lookup: for caches that check before every call.
+    /// ns), less than any catalog lookup: for caches that check before every call. (barstore's
+    /// own version is barstore::version(), version.hpp.)
     std::uint64_t version() const;
 
     // ---- Many processes, one store: compaction and snapshots (docs/deploy.md) ------------------

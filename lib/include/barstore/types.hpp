@@ -64,8 +64,8 @@ struct BarColumns {
     void reserve(std::size_t n);
     void clear() noexcept;
     void push_back(const Bar& b);
-    Bar row(std::size_t i) const;
-    /// Appends rows [first, last) of other.
+    Bar row(std::size_t i) const;  ///< requires i < size(); unchecked
+    /// Appends rows [first, last) of other; requires first <= last <= other.size().
     void append(const BarColumns& other, std::size_t first, std::size_t last);
     friend bool operator==(const BarColumns&, const BarColumns&) = default;
 };
