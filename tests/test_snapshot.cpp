@@ -23,6 +23,7 @@
 #include "barstore/error.hpp"
 #include "barstore/store.hpp"
 #include "stress/harness.hpp"
+#include "support/raw_lmdb.hpp"
 #include "support/time.hpp"
 #include "support/util.hpp"
 
@@ -95,12 +96,9 @@ void let_others_in(const fs::path& dir) {
 /// barstore code): `subdir` for a store directory, else a snapshot file (docs/format.md).
 std::map<std::string, std::map<std::string, std::string>> plain_lmdb_tables(const fs::path& path, bool subdir) {
     std::map<std::string, std::map<std::string, std::string>> out;
-    MDB_env* env = nullptr;
-    REQUIRE(mdb_env_create(&env) == 0);
-    mdb_env_set_maxdbs(env, 64);
-    REQUIRE(mdb_env_open(env, path.c_str(), MDB_RDONLY | MDB_NOLOCK | (subdir ? 0 : MDB_NOSUBDIR), 0) == 0);
+    const test::RawEnv env(path, MDB_RDONLY | MDB_NOLOCK | (subdir ? 0 : MDB_NOSUBDIR));
     MDB_txn* txn = nullptr;
-    REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+    REQUIRE(mdb_txn_begin(env.get(), nullptr, MDB_RDONLY, &txn) == 0);
     auto entries = [&](MDB_dbi dbi) {
         std::map<std::string, std::string> m;
         MDB_cursor* cur = nullptr;
@@ -120,7 +118,6 @@ std::map<std::string, std::map<std::string, std::string>> plain_lmdb_tables(cons
         out[name] = entries(dbi);
     }
     mdb_txn_abort(txn);
-    mdb_env_close(env);
     return out;
 }
 
