@@ -3,12 +3,41 @@
 // subcommand words the same miss the same way.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
 #include "cli.hpp"
 
 namespace barstore::cli {
+
+int usage_error(const CLI::App& app, int argc, const char* const* argv) {
+    std::string what = "no command given";
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg.empty() || arg[0] != '-') {
+            what = "unknown command '" + arg + "'";
+            break;
+        }
+        what = "unknown option '" + arg + "'";
+        break;
+    }
+    std::string out = "barstore: " + what + "\nUsage: barstore COMMAND [OPTIONS]\n\nCommands:\n";
+    std::size_t width = 0;
+    const auto subs = app.get_subcommands([](const CLI::App*) { return true; });
+    for (const auto* s : subs) width = std::max(width, s->get_name().size());
+    for (const auto* s : subs)
+        out += "  " + s->get_name() + std::string(width - s->get_name().size() + 2, ' ') + s->get_description() + "\n";
+    out += "\n'barstore COMMAND --help' describes a command; docs/cli.md describes them all.\n";
+    std::fwrite(out.data(), 1, out.size(), stderr);
+    return kBadInput;
+}
+
+void examples(CLI::App* sub, std::initializer_list<const char*> lines) {
+    std::string text = "Examples:";
+    for (const char* line : lines) text += std::string("\n  ") + line;
+    sub->footer(text);
+}
 
 std::vector<SeriesInfo> find_series(const Store& store, const std::string& symbol) {
     auto all = store.find(symbol);

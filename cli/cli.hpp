@@ -25,6 +25,14 @@ void setup_compact(CLI::App& app);
 void setup_snapshot(CLI::App& app);
 void setup_prewarm(CLI::App& app);
 
+/// `barstore` with no command, an unknown one, or an unknown top-level option: says which on
+/// stderr, then lists the commands; returns kBadInput.
+int usage_error(const CLI::App& app, int argc, const char* const* argv);
+
+/// "Examples:" and the given command lines, as the end of a subcommand's --help. Each must be a
+/// real command that works on a store built from the shared data (tests/cli/check_docs.py runs them).
+void examples(CLI::App* sub, std::initializer_list<const char*> lines);
+
 /// Thrown by a subcommand to end with a given exit code after printing its own output.
 struct ExitWith {
     int code;

@@ -8,7 +8,8 @@
 
 int main(int argc, char** argv) {
     using namespace barstore;
-    CLI::App app{"barstore: a compressed on-disk store of OHLCV bars"};
+    // Named here, not from argv[0], so that every usage line and docs/cli.md say "barstore".
+    CLI::App app{"barstore: a compressed on-disk store of OHLCV bars", "barstore"};
     app.require_subcommand(1);
     // What a bug report needs: ours, the on-disk format's, and the libraries' that shape answers.
     app.set_version_flag("--version", [] {
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
+        // No subcommand was reached: CLI11 would only say "A subcommand is required".
+        if (app.get_subcommands().empty()) return cli::usage_error(app, argc, argv);
         app.exit(e);
         return cli::kBadInput;
     } catch (const cli::ExitWith& e) {
