@@ -33,6 +33,10 @@ int usage_error(const CLI::App& app, int argc, const char* const* argv) {
     return kBadInput;
 }
 
+CLI::Option* add_db(CLI::App* sub, std::string& db, const std::string& description) {
+    return sub->add_option("--db", db, description)->envname("BARSTORE_DB")->required();
+}
+
 void examples(CLI::App* sub, std::initializer_list<const char*> lines) {
     std::string text = "Examples:";
     for (const char* line : lines) text += std::string("\n  ") + line;

@@ -33,6 +33,10 @@ int usage_error(const CLI::App& app, int argc, const char* const* argv);
 /// real command that works on a store built from the shared data (tests/cli/check_docs.py runs them).
 void examples(CLI::App* sub, std::initializer_list<const char*> lines);
 
+/// The required `--db` of every subcommand, defaulting to $BARSTORE_DB (an explicit --db wins;
+/// an empty variable counts as unset). CLI11 names the variable in --help.
+CLI::Option* add_db(CLI::App* sub, std::string& db, const std::string& description);
+
 /// Thrown by a subcommand to end with a given exit code after printing its own output.
 struct ExitWith {
     int code;

@@ -25,8 +25,9 @@ void run_compact(const CompactArgs& a) {
 void setup_compact(CLI::App& app) {
     auto a = std::make_shared<CompactArgs>();
     auto* sub = app.add_subcommand("compact", "Copy a store into a new, compacted store directory");
-    sub->add_option("--db", a->db, "Store directory (or snapshot file) to copy")->required();
+    add_db(sub, a->db, "Store directory (or snapshot file) to copy");
     sub->add_option("--out", a->out, "New store directory: must not exist, or be empty")->required();
+    examples(sub, {"barstore compact --db store --out store-compacted"});
     sub->callback([a] { run_compact(*a); });
 }
 

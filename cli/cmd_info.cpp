@@ -60,8 +60,9 @@ void run_info(const InfoArgs& a) {
 void setup_info(CLI::App& app) {
     auto a = std::make_shared<InfoArgs>();
     auto* sub = app.add_subcommand("info", "Rows, span, chunks and size of a symbol's series");
-    sub->add_option("--db", a->db, "Store directory")->required();
+    add_db(sub, a->db, "Store directory");
     sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
+    examples(sub, {"barstore info --db store BTC"});
     sub->callback([a] { run_info(*a); });
 }
 

@@ -56,7 +56,7 @@ void run_ingest(const IngestOptions& o) {
 void setup_ingest(CLI::App& app) {
     auto o = std::make_shared<IngestOptions>();
     auto* sub = app.add_subcommand("ingest", "Load OHLCV bars from CSV or Databento DBN files (one transaction per file)");
-    sub->add_option("--db", o->db, "Store directory (created if missing)")->required();
+    add_db(sub, o->db, "Store directory (created if missing)");
     auto* symbol = sub->add_option("--symbol", o->symbol, "Symbol (CSV default: the file name's stem)");
     sub->add_option("--timeframe", o->timeframe,
                     "Base timeframe, e.g. 1m (CSV default: the symbol's stored base, else the smallest step)");
@@ -68,6 +68,8 @@ void setup_ingest(CLI::App& app) {
                     "24x7, us-equity, us-equity-extended, cme-globex, or \"ZONE HH:MM-HH:MM [Mon-Fri]\"");
     sub->add_flag("--replace", o->replace, "Replace stored bars in the files' time ranges");
     sub->add_option("FILE", o->files, "Files to ingest")->required();
+    examples(sub, {"barstore ingest --db store --symbol SPY --stamp end --session us-equity-extended data/csv/nt-spy-minute-2011.csv",
+                   "barstore ingest --db store --symbol BTC data/csv/btc-perp-20211231-20220201_1m.csv"});
     sub->callback([o, symbol] {
         o->symbol_given = symbol->count() > 0;
         run_ingest(*o);

@@ -52,7 +52,8 @@ void run_ls(const LsArgs& a) {
 void setup_ls(CLI::App& app) {
     auto a = std::make_shared<LsArgs>();
     auto* sub = app.add_subcommand("ls", "List the series in a store");
-    sub->add_option("--db", a->db, "Store directory")->required();
+    add_db(sub, a->db, "Store directory");
+    examples(sub, {"barstore ls --db store"});
     sub->callback([a] { run_ls(*a); });
 }
 

@@ -213,7 +213,7 @@ void run_prewarm(const PrewarmArgs& a) {
 void setup_prewarm(CLI::App& app) {
     auto a = std::make_shared<PrewarmArgs>();
     auto* sub = app.add_subcommand("prewarm", "Compute aggregates and store them in the store, for every reader (or --drop them)");
-    sub->add_option("--db", a->db, "Store directory")->required();
+    add_db(sub, a->db, "Store directory");
     sub->add_option("--symbols", a->symbols, "Comma-separated symbols");
     sub->add_flag("--all", a->all, "Every symbol in the store");
     sub->add_option("--timeframes", a->timeframes, "Comma-separated timeframes, e.g. 5m,15m,30m,1h,2h,4h,1d");
@@ -221,6 +221,8 @@ void setup_prewarm(CLI::App& app) {
         ->check(CLI::IsMember({"session", "utc"}));
     sub->add_option("--jobs", a->jobs, "Threads that compute (default: one per core)");
     sub->add_flag("--drop", a->drop, "Remove the prewarmed aggregates instead (all of them without --timeframes)");
+    examples(sub, {"barstore prewarm --db store --symbols SPY,BTC --timeframes 5m,1h,1d",
+                   "barstore prewarm --db store --all --drop --timeframes 5m"});
     sub->callback([a] { run_prewarm(*a); });
 }
 

@@ -84,7 +84,7 @@ void run_query(const QueryArgs& a) {
 void setup_query(CLI::App& app) {
     auto a = std::make_shared<QueryArgs>();
     auto* sub = app.add_subcommand("query", "Print bars of one series, resampled to any multiple of its base");
-    sub->add_option("--db", a->db, "Store directory")->required();
+    add_db(sub, a->db, "Store directory");
     sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
     sub->add_option("--timeframe", a->timeframe, "e.g. 5m, 1h, 1d (default: the base)");
     sub->add_option("--from", a->from, "Bins whose label is at or after T (ISO 8601, UTC if no zone)");
@@ -95,6 +95,8 @@ void setup_query(CLI::App& app) {
     sub->add_option("--align", a->align, "Bin starts: session or utc (default: session when the series has one)")
         ->check(CLI::IsMember({"session", "utc"}));
     sub->add_option("--format", a->format, "table, csv or jsonl")->check(CLI::IsMember({"table", "csv", "jsonl"}));
+    examples(sub, {"barstore query --db store SPY --timeframe 1h --last 5",
+                   "barstore query --db store BTC --timeframe 1d --from 2022-01-10 --to 2022-01-14 --format csv"});
     sub->callback([a] { run_query(*a); });
 }
 

@@ -269,7 +269,7 @@ void run_replay(const ReplayArgs& a) {
 void setup_replay(CLI::App& app) {
     auto a = std::make_shared<ReplayArgs>();
     auto* sub = app.add_subcommand("replay", "Step through time like a backtest, asking for the last N bars of each series");
-    sub->add_option("--db", a->db, "Store directory")->required();
+    add_db(sub, a->db, "Store directory");
     sub->add_option("--symbols", a->symbols, "Comma-separated symbols")->required();
     sub->add_option("--timeframes", a->timeframes, "Comma-separated timeframes, e.g. 1m,5m,1h")->required();
     sub->add_option("--bars", a->bars_text, "N: the last N closed bars of each (symbol, timeframe) per step")->required();
@@ -286,6 +286,7 @@ void setup_replay(CLI::App& app) {
     sub->add_option("--lookahead-bars", a->lookahead_text, "Reader lookahead_bars (default 1000)");
     sub->add_option("--align", a->align, "session or utc (default: as query)")->check(CLI::IsMember({"session", "utc"}));
     sub->add_flag("--json", a->json, "One JSON object instead of text");
+    examples(sub, {"barstore replay --db store --symbols BTC --timeframes 1m,5m,1h --bars 100 --from 2022-01-10 --to 2022-01-11"});
     sub->callback([a] {
         a->bars = parse_count(a->bars_text, "--bars");
         if (!a->history_text.empty()) a->history_bars = parse_count(a->history_text, "--history-bars");

@@ -64,11 +64,13 @@ void run_rm(const RmArgs& a) {
 void setup_rm(CLI::App& app) {
     auto a = std::make_shared<RmArgs>();
     auto* sub = app.add_subcommand("rm", "Remove a series, or its bars in [--from, --to), in one transaction");
-    sub->add_option("--db", a->db, "Store directory")->required();
+    add_db(sub, a->db, "Store directory");
     sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
     sub->add_option("--timeframe", a->timeframe, "The series' base, when the symbol has several");
     sub->add_option("--from", a->from, "Remove bars at or after T (ISO 8601, UTC if no zone); the series stays");
     sub->add_option("--to", a->to, "Remove bars before T; the series stays");
+    examples(sub, {"barstore rm --db store BTC --from 2022-02-01",
+                   "barstore rm --db store SPY"});
     sub->callback([a] { run_rm(*a); });
 }
 

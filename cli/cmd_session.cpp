@@ -38,12 +38,14 @@ void run_session(const SessionArgs& a) {
 void setup_session(CLI::App& app) {
     auto a = std::make_shared<SessionArgs>();
     auto* sub = app.add_subcommand("session", "Set a series' trading session (invalidates derived data)");
-    sub->add_option("--db", a->db, "Store directory")->required();
+    add_db(sub, a->db, "Store directory");
     sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
     sub->add_option("SESSION", a->session,
                     "24x7, us-equity, us-equity-extended, cme-globex, or \"ZONE HH:MM-HH:MM [Mon-Fri]\"")
         ->required();
     sub->add_option("--timeframe", a->timeframe, "The series' base, when the symbol has several");
+    examples(sub, {"barstore session --db store SPY \"America/New_York 09:30-16:00 Mon-Fri\"",
+                   "barstore session --db store SPY us-equity-extended"});
     sub->callback([a] { run_session(*a); });
 }
 

@@ -26,8 +26,9 @@ void run_snapshot(const SnapshotArgs& a) {
 void setup_snapshot(CLI::App& app) {
     auto a = std::make_shared<SnapshotArgs>();
     auto* sub = app.add_subcommand("snapshot", "Write a read-only single-file snapshot of a store");
-    sub->add_option("--db", a->db, "Store directory (or snapshot file) to copy")->required();
+    add_db(sub, a->db, "Store directory (or snapshot file) to copy");
     sub->add_option("--out", a->out, "Snapshot file to write: must not exist")->required();
+    examples(sub, {"barstore snapshot --db store --out store.snapshot"});
     sub->callback([a] { run_snapshot(*a); });
 }
 

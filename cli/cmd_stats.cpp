@@ -80,9 +80,10 @@ void run_stats(const StatsArgs& a) {
 void setup_stats(CLI::App& app) {
     auto a = std::make_shared<StatsArgs>();
     auto* sub = app.add_subcommand("stats", "Show what the cache's spill tier holds");
-    sub->add_option("--db", a->db, "Store directory")->required();
+    add_db(sub, a->db, "Store directory");
     sub->add_option("--spill-dir", a->spill_dir, "Spill directory (default DB/spill, where replay spills)");
     sub->add_flag("--json", a->json, "One JSON object instead of a table");
+    examples(sub, {"barstore stats --db store"});
     sub->callback([a] { run_stats(*a); });
 }
 

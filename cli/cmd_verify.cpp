@@ -55,8 +55,9 @@ void run_verify(const VerifyArgs& a) {
 void setup_verify(CLI::App& app) {
     auto a = std::make_shared<VerifyArgs>();
     auto* sub = app.add_subcommand("verify", "Check every chunk's checksum and the bar invariants");
-    sub->add_option("--db", a->db, "Store directory")->required();
+    add_db(sub, a->db, "Store directory");
     sub->add_flag("--deep", a->deep, "Also recompute every prewarmed aggregate from its base bars and compare");
+    examples(sub, {"barstore verify --db store --deep"});
     sub->callback([a] { run_verify(*a); });
 }
 
