@@ -1,4 +1,6 @@
 // cli/cmd_query.cpp: `barstore query`: bars of one series at any multiple of its base timeframe.
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <iostream>
 
@@ -41,23 +43,39 @@ void print(const BarColumns& b, const Scale& s, const std::string& format) {
             out += "}\n";
         }
     } else {
+        // Numbers align on the decimal point: each column's integer parts are right-aligned and
+        // its fractions left-aligned, so 128.7 sits above 128.68 and 41869 above 41869.5.
         std::vector<std::array<std::string, 6>> rows(b.size());
-        std::size_t width[6];
-        for (int c = 0; c < 6; ++c) width[c] = std::string(names[c]).size();
+        std::size_t int_width[6] = {}, frac_width[6] = {};
         for (std::size_t i = 0; i < b.size(); ++i) {
             row(i, cells);
-            for (int c = 0; c < 6; ++c) rows[i][static_cast<std::size_t>(c)] = cells[c], width[c] = std::max(width[c], cells[c].size());
-        }
-        auto line = [&](auto get) {
             for (int c = 0; c < 6; ++c) {
-                const std::string v = get(c);
-                const std::string pad(width[c] - v.size(), ' ');
-                out += c == 0 ? v + pad : "  " + pad + v;  // time left, numbers right-aligned
+                const std::size_t point = c == 0 ? cells[c].size() : std::min(cells[c].find('.'), cells[c].size());
+                int_width[c] = std::max(int_width[c], point);
+                frac_width[c] = std::max(frac_width[c], cells[c].size() - point);
+                rows[i][static_cast<std::size_t>(c)] = std::move(cells[c]);
             }
+        }
+        std::size_t width[6];
+        for (std::size_t c = 0; c < 6; ++c) width[c] = std::max(std::string(names[c]).size(), int_width[c] + frac_width[c]);
+        auto emit = [&](const std::array<std::string, 6>& r, bool is_header) {
+            const std::size_t start = out.size();
+            for (std::size_t c = 0; c < 6; ++c) {
+                const std::string& v = r[c];
+                if (c == 0) {
+                    out += v + std::string(width[0] - v.size(), ' ');  // time left-aligned
+                    continue;
+                }
+                const std::size_t point = std::min(v.find('.'), v.size());
+                // A header has no point: right-aligned over the whole column.
+                const std::size_t lead = is_header ? width[c] - v.size() : width[c] - frac_width[c] - point;
+                out += "  " + std::string(lead, ' ') + v + std::string(width[c] - lead - v.size(), ' ');
+            }
+            while (out.size() > start && out.back() == ' ') out.pop_back();  // padded fractions leave no trailing blanks
             out += '\n';
         };
-        line([&](int c) { return std::string(names[c]); });
-        for (const auto& r : rows) line([&](int c) { return r[static_cast<std::size_t>(c)]; });
+        emit({names[0], names[1], names[2], names[3], names[4], names[5]}, true);
+        for (const auto& r : rows) emit(r, false);
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
 }
