@@ -12,15 +12,12 @@
 namespace barstore::cli {
 
 int usage_error(const CLI::App& app, int argc, const char* const* argv) {
+    // The app itself takes only --help and --version, so a first word that is no option can
+    // only be a mistyped command.
     std::string what = "no command given";
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg.empty() || arg[0] != '-') {
-            what = "unknown command '" + arg + "'";
-            break;
-        }
-        what = "unknown option '" + arg + "'";
-        break;
+    if (argc > 1) {
+        const std::string arg = argv[1];
+        what = (arg.empty() || arg[0] != '-' ? "unknown command '" : "unknown option '") + arg + "'";
     }
     std::string out = "barstore: " + what + "\nUsage: barstore COMMAND [OPTIONS]\n\nCommands:\n";
     std::size_t width = 0;
