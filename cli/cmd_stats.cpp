@@ -64,10 +64,13 @@ void run_stats(const StatsArgs& a) {
         std::vector<std::size_t> width(rows.front().size(), 0);
         for (const auto& r : rows)
             for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+        // Counts and sizes are right-aligned, so their digits line up; words stay left-aligned.
+        const auto numeric = [](std::size_t c) { return c == 5 || c == 6 || c == 9; };
         for (const auto& r : rows) {
             for (std::size_t c = 0; c < r.size(); ++c) {
-                out += r[c];
-                if (c + 1 < r.size()) out += std::string(width[c] - r[c].size() + 2, ' ');
+                const std::string pad(width[c] - r[c].size(), ' ');
+                out += numeric(c) ? pad + r[c] : r[c] + (c + 1 < r.size() ? pad : "");
+                if (c + 1 < r.size()) out += "  ";
             }
             out += '\n';
         }
