@@ -24,6 +24,7 @@ void setup_rm(CLI::App& app);
 void setup_compact(CLI::App& app);
 void setup_snapshot(CLI::App& app);
 void setup_prewarm(CLI::App& app);
+void setup_chart(CLI::App& app);
 
 /// Thrown by a subcommand to end with a given exit code after printing its own output.
 struct ExitWith {

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     cli::setup_compact(app);
     cli::setup_snapshot(app);
     cli::setup_prewarm(app);
+    cli::setup_chart(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
