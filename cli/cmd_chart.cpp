@@ -187,7 +187,9 @@ void write_atomically(const std::string& out, const std::string& text) {
     };
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) fail("create");
-    const bool wrote = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
+    // Synced before the rename, so a crash cannot leave `out` naming a file whose bytes never landed.
+    const bool wrote = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 &&
+                       ::fsync(::fileno(f)) == 0;
     if (std::fclose(f) != 0 || !wrote) fail("write");
     if (std::rename(tmp.c_str(), out.c_str()) != 0) fail("rename");
 }
