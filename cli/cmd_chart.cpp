@@ -233,6 +233,8 @@ void setup_chart(CLI::App& app) {
         ->check(CLI::IsMember({"session", "utc"}));
     sub->add_option("--tz", a->tz, "Zone of the time axis (default: the series' session zone, else UTC)");
     sub->add_option("--out", a->out, "SVG file to write (replaced whole, or left as it was)")->required();
+    sub->footer("Example:\n  barstore chart --db db SPY --timeframe 1h --from 2011-01-12 --to 2011-01-20 --out spy-1h.svg\n"
+                "  (writes spy-1h.svg, prints: spy-1h.svg: SPY 1h, 35 bars)");
     sub->callback([a] { run_chart(*a); });
 }
 
