@@ -83,7 +83,10 @@ std::string render(const BarColumns& b, const SeriesInfo& series, Duration tf, c
     const auto vmax = *std::max_element(b.volume.begin(), b.volume.end());
     const auto vol = chart::nice_axis(0, std::max<std::int64_t>(vmax, 0), 2);
     const auto py = [&](std::int64_t v) {
-        return price_top + price_h * (1 - static_cast<double>(v - price.min) / static_cast<double>(price.max - price.min));
+        // 8px inside the frame, so a wick at the axis' end does not vanish into the frame line.
+        constexpr double inset = 8;
+        return price_top + inset +
+               (price_h - 2 * inset) * (1 - static_cast<double>(v - price.min) / static_cast<double>(price.max - price.min));
     };
     const auto vy = [&](std::int64_t v) {
         return vol_top + vol_h * (1 - static_cast<double>(v - vol.min) / static_cast<double>(vol.max - vol.min));
@@ -120,16 +123,11 @@ std::string render(const BarColumns& b, const SeriesInfo& series, Duration tf, c
     }
     w.close("g");
     const auto labels = chart::time_labels(local, slot, kLabelGapPx);
-    const chart::Level finest = labels.empty() ? chart::Level::none
-                                               : std::min_element(labels.begin(), labels.end(), [](auto& a, auto& c) {
-                                                     return a.level < c.level;
-                                                 })->level;
     w.open("g", {{"class", "time-axis"}});
     for (const auto& l : labels) {
         const double x = cx(l.index);
-        // Lines at labels coarser than the finest shown (days among hours) are darker: they are
-        // where the chart jumps over a night or a weekend.
-        const bool major = l.level > finest || l.level >= chart::Level::day;
+        // Lines at a new day are darker: that is where the chart jumps over a night or a weekend.
+        const bool major = l.level >= chart::Level::day;
         w.empty("line", {{"class", major ? "grid major" : "grid"}, {"x1", num(x)}, {"x2", num(x)},
                          {"y1", num(price_top)}, {"y2", num(vol_top + vol_h)}});
         // Centred under its bar, but kept on the page: the first bar's label would stick out left.
@@ -139,7 +137,8 @@ std::string render(const BarColumns& b, const SeriesInfo& series, Duration tf, c
     }
     w.close("g");
 
-    const double body_w = std::max(1.0, slot * 0.7);
+    // At most 40px: a handful of bars as slabs a quarter of the page wide reads as a bar chart.
+    const double body_w = std::clamp(slot * 0.7, 1.0, 40.0);
     const double wick_w = std::min(1.0, std::max(0.5, slot * 0.3));
     w.open("g", {{"class", "candles"}});
     for (std::size_t i = 0; i < n; ++i) {
