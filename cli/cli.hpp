@@ -24,6 +24,7 @@ void setup_rm(CLI::App& app);
 void setup_compact(CLI::App& app);
 void setup_snapshot(CLI::App& app);
 void setup_prewarm(CLI::App& app);
+void setup_chart(CLI::App& app);
 
 /// `barstore` with no command, an unknown one, or an unknown top-level option: says which on
 /// stderr, then lists the commands; returns kBadInput.

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     cli::setup_compact(app);
     cli::setup_snapshot(app);
     cli::setup_prewarm(app);
+    cli::setup_chart(app);
     // Set after the subcommands: CLI11 copies a parent's footer into subcommands made later.
     app.footer("BARSTORE_DB, when set, is the default --db of every command.\n"
                "'barstore COMMAND --help' describes a command and ends with examples; docs/cli.md describes them all.");
