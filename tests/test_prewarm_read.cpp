@@ -637,3 +637,37 @@ TEST_CASE("Reader: an aggregate the store holds prewarmed keeps only the N asked
     const std::size_t bin_bytes = 6 * sizeof(std::int64_t);
     CHECK(warm.stats().aggregate_bytes < 400 * bin_bytes + 4096);
 }
+
+TEST_CASE("Reader: asked only at prewarmed timeframes, a series needs no raw window, and reads ahead in stored bins") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    for (const bool gaps : {false, true}) {
+        CAPTURE(gaps);
+        Twins t;
+        t.key = {"AHD", 1min};
+        t.write(test::make_int_bars(rng, 20000, test::utc_ns(2024, 1, 1), kMin, gaps));
+        t.warm.prewarm(t.key, std::vector<AggregateSpec>{utc(5 * kMin), utc(kHour)});
+        Reader warm(t.warm), cold(t.cold);
+        std::uint64_t steps = 0;
+        // Minute by minute from the middle through the series' end (its forming bins) and past it.
+        for (i64 now = t.bars[12000].ts; now < t.bars.back().ts + 3 * kHour; now += kMin, ++steps)
+            for (const i64 tf : {5 * kMin, kHour}) {
+                const std::size_t n = tf == kHour ? 50 : 200;
+                CAPTURE(now);
+                CAPTURE(tf);
+                const auto a = warm.last_bars(t.key, Duration{tf}, n, at(now)).to_columns();
+                const auto b = cold.last_bars(t.key, Duration{tf}, n, at(now)).to_columns();
+                REQUIRE(diff(a, b) == "");
+            }
+        const auto w = warm.stats(), c = cold.stats();
+        CHECK(w.raw_entries == 0);
+        CHECK(w.raw_bytes == 0);
+        CHECK(c.raw_entries == 1);  // the same loop without prewarm folds from a raw window
+        CHECK(w.prewarmed_hits > 0);
+        // Reads: one per 32 stored 5m bins (160 steps) and 1h bins, plus a store scan per step
+        // only past the last whole stored bin (the last few minutes); far fewer than the steps.
+        CHECK(w.store_reads < steps / 8);
+        CHECK(w.aggregate_bytes < 2 * (200 + 50 + 2 * (32 + 16)) * 7 * sizeof(std::int64_t) + 8192);
+    }
+}

@@ -16,6 +16,88 @@ namespace {
 
 u64 ratio_of(const Entry& e) { return static_cast<u64>(std::min<i64>(e.tf_ns / e.base_ns, i64{1} << 20)); }
 
+/// Stored bins a prewarmed entry reads past its latest request, so that a forward-stepping
+/// backtest reads the store about once per this many bins; and the bins it keeps beyond the
+/// largest N before trimming. Both small: the entry's copy is all the heap holds of it, while
+/// the store's pages are shared by every process (docs/cache.md, "Prewarmed aggregates").
+constexpr std::size_t kPrewarmedAheadBins = 32;
+constexpr std::size_t kPrewarmedSlackBins = 16;
+
+i64 add_saturated(i64 a, i64 b) {
+    i64 out = 0;
+    return __builtin_add_overflow(a, b, &out) ? (b > 0 ? kMaxTs : kMinTs) : out;
+}
+
+/// Notes what stored bins [from, size) of e may hold: their bars are not known, only that they
+/// start on the base grid before the bin's end, so the latest could end at the last grid point
+/// before the end, plus base. Assuming it did marks every bin that might overhang (entry.hpp),
+/// so a request never serves one holding a bar that had not ended by its as-of. A stored bin
+/// may carry kVolumeOverflow.
+void mark_stored(Entry& e, std::size_t from) {
+    for (std::size_t i = from; i < e.bars.size(); ++i) {
+        const i64 end = e.ends[i];
+        i64 last_start = end - 1;
+        last_start -= ((last_start % e.base_ns) + e.base_ns) % e.base_ns;
+        if (last_start + e.base_ns > end) e.overhang.push_back({e.bars.ts[i], last_start + e.base_ns});
+    }
+    e.maybe_overflowed = true;
+}
+
+/// The store holds (tf, a) of the series damaged, or not as the hint said: stop asking it. The
+/// entry then keeps history, spills and extends from the raw window like any other.
+void forget_prewarmed(SeriesState& s, const Entry& e) {
+    if (!s.prewarmed) return;
+    const AggregateSpec spec{Duration{e.tf_ns}, e.align};
+    std::erase(*s.prewarmed, spec);
+}
+
+/// Extends a prewarmed entry to hi from the store's bins, without a raw window: drops the bins
+/// still forming when they were folded (only near the series' end), appends the stored whole
+/// bins that follow, through the one holding hi and kPrewarmedAheadBins more, and folds base
+/// bars only past the last whole stored bin. False, with e's bins whole up to e.to, when the
+/// store could not serve them (a damaged chunk: the series then stops asking it) or e holds no
+/// whole bin (the series' first bins): the caller extends from base bars instead.
+bool extend_prewarmed(Source& src, SeriesState& s, Entry& e, i64 hi) {
+    const std::size_t whole = e.closed_at(e.to);
+    if (whole == 0) return false;
+    e.drop_back(whole);  // if any bin was forming, e.to is now the last whole bin's end
+    // Every bar before e.to is in e's bins, all whole: the bins that follow the last one hold
+    // only bars from e.to on (bins never overlap, and a bin [label, end) holds its bars).
+    const i64 lo = e.ends.back();
+    const i64 until = add_saturated(std::max(hi, e.to), static_cast<i64>(kPrewarmedAheadBins) * e.tf_ns);
+    const AggregateSpec spec{Duration{e.tf_ns}, e.align};
+    src.note_read();
+    auto more = prewarmed::range_complete(*src.store, s.key, spec, s.generation, *e.binner, lo, until, s.last_close);
+    if (!more) {
+        forget_prewarmed(s, e);
+        return false;
+    }
+    if (!more->bins.empty()) {
+        const std::size_t from = e.bars.size(), need = from + more->bins.size();
+        // Exactly what is needed: the entry's size cycles within a few bins, so this allocates
+        // once, where doubling would hold nearly twice the bins for good.
+        if (e.ends.capacity() < need) {
+            for (auto* col : e.bars.columns()) col->reserve(need);
+            e.ends.reserve(need);
+        }
+        e.bars.append(more->bins, 0, more->bins.size());
+        e.ends.insert(e.ends.end(), more->ends.begin(), more->ends.end());
+        mark_stored(e, from);
+        e.to = std::max(e.to, e.ends.back());
+    }
+    // Every stored bin labelled before `until` came, whole: so did every bar before `until` (a
+    // bar's bin starts at or before it). A gap in the series is crossed in one read, not one a step.
+    if (!more->cut_short) e.to = std::max(e.to, until);
+    // Past the last whole stored bin (the series' end): the forming bins, from base bars.
+    if (e.to < hi) {
+        src.note_read();
+        src.store->scan(s.key, at(e.to), at(hi), [&](const BarColumns& piece) { e.fold(piece, 0, piece.size()); });
+        e.to = hi;
+    }
+    e.dirty = true;
+    return true;
+}
+
 /// Builds the bins as of t from the store's prewarmed aggregate of e's timeframe and alignment,
 /// if it holds one current at the series' generation: its last n bins that are whole by hi
 /// (query/prewarmed.hpp), then the base bars after them, folded as usual. False, with e as it
@@ -45,17 +127,7 @@ bool rebuild_prewarmed(Source& src, SeriesState& s, Entry& e, i64 t, std::size_t
     e.bars = std::move(stored->bins);
     e.ends = std::move(stored->ends);
     e.at_start = stored->at_start;
-    e.maybe_overflowed = true;  // a stored bin may carry kVolumeOverflow
-    // The bars of a stored bin are not known, only that they start on the base grid before its
-    // end: the latest could end at the last grid point before the end, plus base. Assuming it
-    // did marks every bin that might overhang (entry.hpp), so a step back never serves one
-    // holding a bar that ended after the request.
-    for (std::size_t i = 0; i < e.bars.size(); ++i) {
-        const i64 end = e.ends[i];
-        i64 last_start = end - 1;
-        last_start -= ((last_start % e.base_ns) + e.base_ns) % e.base_ns;
-        if (last_start + e.base_ns > end) e.overhang.push_back({e.bars.ts[i], last_start + e.base_ns});
-    }
+    mark_stored(e, 0);
     // Bins never overlap: every base bar from the last stored bin's end on is in a later bin.
     if (resume < hi) {
         src.note_read();
@@ -121,7 +193,9 @@ bool serve_agg(Source& src, Resident& held, SeriesState& s, Entry& e, i64 t, std
     e.want = std::max(e.want, n);
     // History beyond what requests ask for is speculative; for an aggregate the store holds
     // prewarmed it is in the store's shared pages already, so the heap keeps only what is asked.
-    const std::size_t keep = s.holds_prewarmed(e.tf_ns, e.align) ? e.want : std::max(src.opts->history_bars, e.want);
+    const bool prewarmed = s.holds_prewarmed(e.tf_ns, e.align);
+    const std::size_t keep = prewarmed ? e.want : std::max(src.opts->history_bars, e.want);
+    const std::size_t extra = prewarmed ? kPrewarmedSlackBins : slack(keep);
     bool miss = false;
     if (!e.built) {
         rebuild(src, s, e, t, n);
@@ -131,7 +205,7 @@ bool serve_agg(Source& src, Resident& held, SeriesState& s, Entry& e, i64 t, std
         if (span_bars(e.to, hi, e.base_ns) > (n + 2) * ratio_of(e) + src.opts->lookahead_bars) {
             rebuild(src, s, e, t, n);
             miss = true;
-        } else {
+        } else if (!prewarmed || !extend_prewarmed(src, s, e, hi)) {
             extend(src, held, s, e, hi);
         }
     }
@@ -149,7 +223,7 @@ bool serve_agg(Source& src, Resident& held, SeriesState& s, Entry& e, i64 t, std
         j = e.closed_at(t);
     }
     e.pos = t;
-    if (j > keep + slack(keep)) {
+    if (j > keep + extra) {
         e.drop_front(j - keep);
         e.dirty = true;
     }

@@ -97,8 +97,17 @@ void Entry::drop_front(std::size_t k) {
 }
 
 void Entry::drop_back(std::size_t keep) {
-    if (kind != Kind::raw || keep >= bars.size()) return;
-    to = bars.ts[keep];
+    if (keep >= bars.size()) return;
+    if (kind == Kind::raw) {
+        to = bars.ts[keep];
+    } else {
+        const i64 first_label = bars.ts[keep];
+        ends.resize(keep);
+        to = ends.back();
+        const auto gone = std::lower_bound(overhang.begin(), overhang.end(), first_label,
+                                           [](const Overhang& a, i64 label) { return a.label < label; });
+        overhang.erase(gone, overhang.end());
+    }
     for (auto* col : bars.columns()) col->resize(keep);
 }
 

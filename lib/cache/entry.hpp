@@ -85,7 +85,9 @@ struct Entry {
     void reset_bins();
     /// Drops rows [0, k) (both kinds); an aggregate then no longer starts at the series' start.
     void drop_front(std::size_t k);
-    /// raw: drops the rows from `keep` on; `to` becomes the first dropped bar's ts.
+    /// Drops the rows from `keep` on. raw: `to` becomes the first dropped bar's ts. aggregate
+    /// (keep > 0): `to` becomes the last kept bin's end (bins never overlap: every bar from there
+    /// on is in a dropped or a later bin).
     void drop_back(std::size_t keep);
     /// Releases spare capacity (after a trim under budget pressure).
     void shrink();

@@ -68,6 +68,7 @@ std::optional<StoredBins> range_complete(const Store& store, const SeriesKey& ke
                 }
                 if (out.ends.back() > cut) {
                     out.ends.resize(before);
+                    out.cut_short = true;
                     break;
                 }
             }

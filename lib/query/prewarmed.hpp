@@ -20,6 +20,9 @@ struct StoredBins {
     std::vector<std::int64_t> ends;
     /// The run starts at the aggregate's first bin: no older bin exists.
     bool at_start = false;
+    /// range_complete: the run stopped at a bin ending after the cut, before the label range's
+    /// end. False: every stored bin with a label in the range is in the run.
+    bool cut_short = false;
     /// Where base bars pick up after the run: the last bin's end (meaningless when empty). Bins
     /// never overlap, so every base bar from here on is in a later bin.
     std::int64_t resume() const noexcept { return ends.back(); }
