@@ -405,8 +405,11 @@ int replay_child(const Options& opt) {
                 ++calls;
             }
     const i64 t1 = now_ns();
-    std::printf("done calls=%llu ns=%lld checksum=%016llx\n", static_cast<unsigned long long>(calls),
-                static_cast<long long>(t1 - t0), static_cast<unsigned long long>(sum.h));
+    const ReaderStats rs = r.stats();
+    std::printf("done calls=%llu ns=%lld checksum=%016llx store_reads=%llu raw_entries=%llu resident_bytes=%llu\n",
+                static_cast<unsigned long long>(calls), static_cast<long long>(t1 - t0),
+                static_cast<unsigned long long>(sum.h), static_cast<unsigned long long>(rs.store_reads),
+                static_cast<unsigned long long>(rs.raw_entries), static_cast<unsigned long long>(rs.resident_bytes));
     std::fflush(stdout);
     char go = 0;
     if (::read(0, &go, 1) != 1) return 1;

@@ -43,6 +43,14 @@ void mark_stored(Entry& e, std::size_t from) {
     e.maybe_overflowed = true;
 }
 
+/// Room for `rows` bins in e, allocated exactly: a prewarmed entry's size cycles within a few
+/// bins, so this allocates about once, where doubling would hold nearly twice the bins for good.
+void reserve_exactly(Entry& e, std::size_t rows) {
+    if (e.ends.capacity() >= rows && e.bars.ts.capacity() >= rows) return;
+    for (auto* col : e.bars.columns()) col->reserve(rows);
+    e.ends.reserve(rows);
+}
+
 /// The store holds (tf, a) of the series damaged, or not as the hint said: stop asking it. The
 /// entry then keeps history, spills and extends from the raw window like any other.
 void forget_prewarmed(SeriesState& s, const Entry& e) {
@@ -73,13 +81,8 @@ bool extend_prewarmed(Source& src, SeriesState& s, Entry& e, i64 hi) {
         return false;
     }
     if (!more->bins.empty()) {
-        const std::size_t from = e.bars.size(), need = from + more->bins.size();
-        // Exactly what is needed: the entry's size cycles within a few bins, so this allocates
-        // once, where doubling would hold nearly twice the bins for good.
-        if (e.ends.capacity() < need) {
-            for (auto* col : e.bars.columns()) col->reserve(need);
-            e.ends.reserve(need);
-        }
+        const std::size_t from = e.bars.size();
+        reserve_exactly(e, from + more->bins.size());
         e.bars.append(more->bins, 0, more->bins.size());
         e.ends.insert(e.ends.end(), more->ends.begin(), more->ends.end());
         mark_stored(e, from);
@@ -90,6 +93,7 @@ bool extend_prewarmed(Source& src, SeriesState& s, Entry& e, i64 hi) {
     if (!more->cut_short) e.to = std::max(e.to, until);
     // Past the last whole stored bin (the series' end): the forming bins, from base bars.
     if (e.to < hi) {
+        reserve_exactly(e, e.bars.size() + 2);  // the bin of the last bar, and one overhanging it
         src.note_read();
         src.store->scan(s.key, at(e.to), at(hi), [&](const BarColumns& piece) { e.fold(piece, 0, piece.size()); });
         e.to = hi;
@@ -128,6 +132,9 @@ bool rebuild_prewarmed(Source& src, SeriesState& s, Entry& e, i64 t, std::size_t
     e.ends = std::move(stored->ends);
     e.at_start = stored->at_start;
     mark_stored(e, 0);
+    // Room for the forming bins below and a first read ahead (extend_prewarmed), allocated now:
+    // a push_back onto exactly n bins would double them for good.
+    reserve_exactly(e, e.bars.size() + kPrewarmedAheadBins + 2);
     // Bins never overlap: every base bar from the last stored bin's end on is in a later bin.
     if (resume < hi) {
         src.note_read();
