@@ -34,6 +34,30 @@ CLI::Option* add_db(CLI::App* sub, std::string& db, const std::string& descripti
     return sub->add_option("--db", db, description)->envname("BARSTORE_DB")->required();
 }
 
+void add_selection(CLI::App* sub, BarSelection& sel) {
+    add_db(sub, sel.db, "Store directory (or snapshot file)");
+    sub->add_option("SYMBOL", sel.symbol, "Symbol")->required();
+    sub->add_option("--timeframe", sel.timeframe, "e.g. 5m, 1h, 1d (default: the base)");
+    sub->add_option("--from", sel.from, "Bins whose label is at or after T (ISO 8601, UTC if no zone)");
+    sub->add_option("--to", sel.to, "Bins whose label is before T");
+    sub->add_option("--last", sel.last, "Only the last N bins (N >= 0)");
+    sub->add_option("--as-of", sel.as_of, "Only bins that ended at or before T");
+    sub->add_option("--align", sel.align, "Bin starts: session or utc (default: session when the series has one)")
+        ->check(CLI::IsMember({"session", "utc"}));
+}
+
+QueryOptions query_options(const BarSelection& sel) {
+    QueryOptions q;
+    if (!sel.timeframe.empty()) q.timeframe = parse_timeframe(sel.timeframe);
+    if (!sel.from.empty()) q.from = parse_time(sel.from);
+    if (!sel.to.empty()) q.to = parse_time(sel.to);
+    if (!sel.as_of.empty()) q.as_of = parse_time(sel.as_of);
+    if (sel.last) q.last = parse_count(*sel.last, "--last");
+    if (sel.align == "utc") q.align = Alignment::utc;
+    if (sel.align == "session") q.align = Alignment::session;
+    return q;
+}
+
 void examples(CLI::App* sub, std::initializer_list<const char*> lines) {
     std::string text = "Examples:";
     for (const char* line : lines) text += std::string("\n  ") + line;

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,17 @@ void examples(CLI::App* sub, std::initializer_list<const char*> lines);
 /// The required `--db` of every subcommand, defaulting to $BARSTORE_DB (an explicit --db wins;
 /// an empty variable counts as unset). CLI11 names the variable in --help.
 CLI::Option* add_db(CLI::App* sub, std::string& db, const std::string& description);
+
+/// Which bins of which series a read command shows, as `query` and `chart` take them (their
+/// options are one set: docs/cli.md, "query").
+struct BarSelection {
+    std::string db, symbol, timeframe, from, to, as_of, align;
+    std::optional<std::string> last;  // parse_count: CLI11 would wrap "-1" into a size_t
+};
+/// Adds --db, SYMBOL, --timeframe, --from, --to, --last, --as-of and --align, read into `sel`.
+void add_selection(CLI::App* sub, BarSelection& sel);
+/// The QueryOptions `sel` names; throws InvalidInput for a bad time, timeframe or count.
+QueryOptions query_options(const BarSelection& sel);
 
 /// Thrown by a subcommand to end with a given exit code after printing its own output.
 struct ExitWith {

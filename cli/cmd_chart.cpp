@@ -19,8 +19,8 @@ namespace barstore::cli {
 namespace {
 
 struct ChartArgs {
-    std::string db, symbol, timeframe, from, to, as_of, align, tz, out;
-    std::optional<std::string> last;  // parse_count: CLI11 would wrap "-1" into a size_t
+    BarSelection sel;
+    std::string tz, out;
 };
 
 // The page, in CSS pixels: wide enough for a few hundred readable candles, and the price labels
@@ -194,24 +194,17 @@ void write_atomically(const std::string& out, const std::string& text) {
 }
 
 void run_chart(const ChartArgs& a) {
-    auto store = Store::open(a.db, StoreOptions{.read_only = true});
-    QueryOptions q;
-    if (!a.timeframe.empty()) q.timeframe = parse_timeframe(a.timeframe);
-    if (!a.from.empty()) q.from = parse_time(a.from);
-    if (!a.to.empty()) q.to = parse_time(a.to);
-    if (!a.as_of.empty()) q.as_of = parse_time(a.as_of);
-    if (a.last) q.last = parse_count(*a.last, "--last");
-    if (a.align == "utc") q.align = Alignment::utc;
-    if (a.align == "session") q.align = Alignment::session;
-    const auto series = resolve_series(store, a.symbol, q.timeframe);
+    auto store = Store::open(a.sel.db, StoreOptions{.read_only = true});
+    const QueryOptions q = query_options(a.sel);
+    const auto series = resolve_series(store, a.sel.symbol, q.timeframe);
     const std::string zone_name = a.tz.empty() ? series.session.zone : a.tz;
     const auto* zone = find_zone(zone_name, a.tz.empty() ? "session zone" : "--tz zone");
     const Duration tf = q.timeframe.value_or(series.key.base);
     const auto bars = query(store, series.key, q);
     if (bars.empty())
-        throw NotFound("no bars of '" + a.symbol + "' at " + format_timeframe(tf) + " in the range asked, nothing to chart" +
+        throw NotFound("no bars of '" + a.sel.symbol + "' at " + format_timeframe(tf) + " in the range asked, nothing to chart" +
                        " (the series spans " + format_span(series) + ")");
-    write_atomically(a.out, render(bars, series, tf, zone_name, zone, a.as_of));
+    write_atomically(a.out, render(bars, series, tf, zone_name, zone, a.sel.as_of));
     std::printf("%s: %s %s, %zu bars\n", a.out.c_str(), series.key.symbol.c_str(), format_timeframe(tf).c_str(),
                 bars.size());
 }
@@ -221,15 +214,7 @@ void run_chart(const ChartArgs& a) {
 void setup_chart(CLI::App& app) {
     auto a = std::make_shared<ChartArgs>();
     auto* sub = app.add_subcommand("chart", "Draw bars of one series as a candlestick chart with volume (SVG)");
-    add_db(sub, a->db, "Store directory (or snapshot file)");
-    sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
-    sub->add_option("--timeframe", a->timeframe, "e.g. 5m, 1h, 1d (default: the base)");
-    sub->add_option("--from", a->from, "Bins whose label is at or after T (ISO 8601, UTC if no zone)");
-    sub->add_option("--to", a->to, "Bins whose label is before T");
-    sub->add_option("--last", a->last, "Only the last N bins (N >= 0)");
-    sub->add_option("--as-of", a->as_of, "Only bins that ended at or before T");
-    sub->add_option("--align", a->align, "Bin starts: session or utc (default: session when the series has one)")
-        ->check(CLI::IsMember({"session", "utc"}));
+    add_selection(sub, a->sel);
     sub->add_option("--tz", a->tz, "Zone of the time axis (default: the series' session zone, else UTC)");
     sub->add_option("--out", a->out, "SVG file to write (replaced whole, or left as it was)")->required();
     examples(sub, {"barstore chart --db store SPY --timeframe 1h --from 2011-01-12 --to 2011-01-20 --out spy-1h.svg"});

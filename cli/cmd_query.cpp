@@ -11,8 +11,8 @@ namespace barstore::cli {
 namespace {
 
 struct QueryArgs {
-    std::string db, symbol, timeframe, from, to, as_of, format = "table", align;
-    std::optional<std::string> last;  // parse_count: CLI11 would wrap "-1" into a size_t
+    BarSelection sel;
+    std::string format = "table";
     bool include_forming = false;
 };
 
@@ -81,18 +81,11 @@ void print(const BarColumns& b, const Scale& s, const std::string& format) {
 }
 
 void run_query(const QueryArgs& a) {
-    auto store = Store::open(a.db, StoreOptions{.read_only = true});
-    QueryOptions q;
-    if (!a.timeframe.empty()) q.timeframe = parse_timeframe(a.timeframe);
-    if (!a.from.empty()) q.from = parse_time(a.from);
-    if (!a.to.empty()) q.to = parse_time(a.to);
-    if (!a.as_of.empty()) q.as_of = parse_time(a.as_of);
+    auto store = Store::open(a.sel.db, StoreOptions{.read_only = true});
+    QueryOptions q = query_options(a.sel);
     if (a.include_forming && !q.as_of) throw InvalidInput("--include-forming needs --as-of");
-    if (a.last) q.last = parse_count(*a.last, "--last");
-    if (a.align == "utc") q.align = Alignment::utc;
-    if (a.align == "session") q.align = Alignment::session;
     q.include_forming = a.include_forming;
-    const auto series = resolve_series(store, a.symbol, q.timeframe);
+    const auto series = resolve_series(store, a.sel.symbol, q.timeframe);
     const auto bars = query(store, series.key, q);
     print(bars, series.scale, a.format);
 }
@@ -102,16 +95,8 @@ void run_query(const QueryArgs& a) {
 void setup_query(CLI::App& app) {
     auto a = std::make_shared<QueryArgs>();
     auto* sub = app.add_subcommand("query", "Print bars of one series, resampled to any multiple of its base");
-    add_db(sub, a->db, "Store directory");
-    sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
-    sub->add_option("--timeframe", a->timeframe, "e.g. 5m, 1h, 1d (default: the base)");
-    sub->add_option("--from", a->from, "Bins whose label is at or after T (ISO 8601, UTC if no zone)");
-    sub->add_option("--to", a->to, "Bins whose label is before T");
-    sub->add_option("--last", a->last, "Only the last N bins (N >= 0)");
-    sub->add_option("--as-of", a->as_of, "Only bins that ended at or before T");
+    add_selection(sub, a->sel);
     sub->add_flag("--include-forming", a->include_forming, "With --as-of, add the bin still forming at T");
-    sub->add_option("--align", a->align, "Bin starts: session or utc (default: session when the series has one)")
-        ->check(CLI::IsMember({"session", "utc"}));
     sub->add_option("--format", a->format, "table, csv or jsonl")->check(CLI::IsMember({"table", "csv", "jsonl"}));
     examples(sub, {"barstore query --db store SPY --timeframe 1h --last 5",
                    "barstore query --db store BTC --timeframe 1d --from 2022-01-10 --to 2022-01-14 --format csv"});
