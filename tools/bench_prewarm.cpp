@@ -422,6 +422,11 @@ int replay_child(const Options& opt) {
                 static_cast<unsigned long long>(smaps_rollup_bytes(s, "Pss_Anon")),
                 static_cast<unsigned long long>(smaps_rollup_bytes(s, "Pss_File")),
                 static_cast<unsigned long long>(smaps_rollup_bytes(s, "Rss")));
+    std::fflush(stdout);
+    // Stay mapped until every replay has sampled: one that exits early leaves the others a
+    // larger share of the pages they all map, which would inflate the sum.
+    while (::read(0, &go, 1) > 0) {
+    }
     return 0;
 }
 
@@ -452,8 +457,8 @@ ReplayRun run_replays(int n, const std::vector<std::string>& args) {
         out.pss_anon += std::stod(field(m, "pss_anon"));
         out.pss_file += std::stod(field(m, "pss_file"));
         out.rss += std::stod(field(m, "rss"));
-        c.finish();
     }
+    for (auto& c : cs) c.finish();  // only once all have sampled (replay_child)
     return out;
 }
 
