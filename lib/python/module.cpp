@@ -471,13 +471,13 @@ PYBIND11_MODULE(barstore, m) {
     py::class_<Store>(m, "Store",
                       "A store: one directory (or a snapshot file). Safe to share between threads; the GIL is released "
                       "during ingest, query, prewarm and verify.")
-        .def(py::init([](const std::filesystem::path& path, bool read_only) {
+        .def(py::init([](const std::filesystem::path& path, bool read_only, std::uint64_t map_size_bytes) {
                  py::gil_scoped_release unlocked;
-                 return Store::open(path, StoreOptions{.read_only = read_only});
+                 return Store::open(path, StoreOptions{.read_only = read_only, .map_size_bytes = map_size_bytes});
              }),
-             py::arg("path"), py::arg("read_only") = false,
+             py::arg("path"), py::arg("read_only") = false, py::arg("map_size_bytes") = StoreOptions{}.map_size_bytes,
              "Opens the store in `path` (created when read_only is False). Raises NotFound (read-only, no store "
-             "there), InvalidInput, IoError, StorageFull, CorruptData.")
+             "there), InvalidInput, IoError, StorageFull, CorruptData. map_size_bytes: the most the store may hold.")
         .def_property_readonly("path", [](const Store& s) { return s.path(); })
         .def("query", &store_query, py::arg("symbol"), py::arg("timeframe") = py::none(), py::arg("start") = py::none(),
              py::arg("end") = py::none(), py::arg("last") = py::none(), py::arg("as_of") = py::none(),
