@@ -1,6 +1,7 @@
 # Type stubs of the compiled `barstore` module (lib/python/module.cpp; docs/python.md).
 import datetime
 import os
+import pathlib
 from typing import Any, Optional, Sequence, Union
 
 import numpy
@@ -45,7 +46,7 @@ class Bars:
 class Store:
     def __init__(self, path: PathLike, read_only: bool = False, map_size_bytes: int = 1 << 40) -> None: ...
     @property
-    def path(self) -> str: ...
+    def path(self) -> pathlib.Path: ...
     def query(self, symbol: str, timeframe: Optional[TimeframeLike] = None, start: Optional[TimeLike] = None,
               end: Optional[TimeLike] = None, last: Optional[int] = None, as_of: Optional[TimeLike] = None,
               include_forming: bool = False, align: Optional[str] = None, exact: bool = False) -> Bars: ...
