@@ -52,13 +52,13 @@ Timestamp to_time(py::handle obj, const char* what) {
     auto dt = py::module_::import("datetime");
     // pandas.Timestamp (a datetime subclass) carries nanoseconds in .value (UTC for an aware
     // one, the wall clock read as UTC for a naive one): duck-typed, so pandas is never imported.
-    if (py::isinstance(obj, dt.attr("datetime")) && py::hasattr(obj, "value")) {
-        return Timestamp{Duration{obj.attr("value").cast<std::int64_t>()}};
-    }
     __extension__ using i128 = __int128;  // __extension__: -Wpedantic knows no 128-bit integers
     i128 ns = 0;
     bool converted = false;
-    if (py::isinstance(obj, dt.attr("datetime")) || py::isinstance(obj, dt.attr("date"))) {
+    if (py::isinstance(obj, dt.attr("datetime")) && py::hasattr(obj, "value")) {
+        ns = obj.attr("value").cast<std::int64_t>();  // pandas.NaT is INT64_MIN: the range check refuses it
+        converted = true;
+    } else if (py::isinstance(obj, dt.attr("datetime")) || py::isinstance(obj, dt.attr("date"))) {
         py::object value = py::reinterpret_borrow<py::object>(obj);
         py::object epoch;
         if (py::isinstance(obj, dt.attr("datetime"))) {

@@ -131,6 +131,8 @@ def test_time_argument_forms(store):
         store.query("BTC", as_of=np.datetime64("NaT"))
     with pytest.raises(barstore.InvalidInput, match="as_of"):
         store.query("BTC", as_of=dt.datetime(1500, 1, 1))
+    with pytest.raises(barstore.InvalidInput, match="as_of"):
+        store.query("BTC", as_of=pd.NaT)
     with pytest.raises(barstore.InvalidInput):
         store.query("BTC", as_of=np.datetime64("3000-01-01"))
     with pytest.raises(barstore.InvalidInput):
