@@ -25,6 +25,7 @@ ALLOWED = {
     "load": {"core", "time", "store", "ingest"},
     "version": {"core", "codec"},  # asks LMDB, zstd and date for their versions, nothing else
     "include": None,  # the umbrella header includes everything
+    "python": None,  # the Python module binds the public API, through the umbrella header
 }
 PUBLIC = {
     "types.hpp": "core", "error.hpp": "core", "decimal.hpp": "core", "batch.hpp": "core",

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Counts test results from one or more meson testlog.json files (tools/test --ci passes the
-release, sanitizer, stress and fuzz runs): doctest binaries by their own case counts, other
+release, sanitizer, stress and fuzz runs): doctest binaries and pytest by their own case counts, other
 tests (CLI scripts, corpus replays, fuzz runs) as one each. With --figures, first prints every
 FIGURE line the tests wrote (docs/reliability.md). Ends with "N passed, N failed"; exits 1 if
 any failed, or if a log is missing (a build that never ran its tests is a failure)."""
@@ -9,6 +9,8 @@ import re
 import sys
 
 SUMMARY = re.compile(r"\[doctest\] test cases:\s*(\d+) \|\s*(\d+) passed \|\s*(\d+) failed")
+# pytest -q's last line (tests/python): "1 failed, 18 passed in 5.47s", counted per test function.
+PYTEST = re.compile(r"^(?:(\d+) failed, )?(\d+) passed.* in [\d.]+s", re.M)
 
 args = sys.argv[1:]
 figures = "--figures" in args
@@ -29,7 +31,13 @@ for path in logs:
             out = test.get("stdout") or ""
             lines += [l for l in out.splitlines() if l.startswith("FIGURE ")]
             m = SUMMARY.search(out)
-            if m:
+            p = PYTEST.search(out) if test.get("name", "").split(" / ")[-1] == "python" else None
+            if p:
+                passed += int(p.group(2))
+                failed += int(p.group(1) or 0)
+                if not ok and not p.group(1):
+                    failed += 1
+            elif m:
                 passed += int(m.group(2))
                 failed += int(m.group(3))
                 # A crash or timeout after some cases passed still fails the binary.

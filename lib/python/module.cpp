@@ -1,0 +1,590 @@
+// lib/python/module.cpp: the `barstore` Python module (pybind11). Thin like the CLI: it converts
+// arguments and results and maps errors; every behaviour lives once, in the library.
+// Invariant it guards: int64 columns and ts reach numpy without a copy (a capsule owns the vector).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "barstore/barstore.hpp"
+
+namespace py = pybind11;
+using namespace barstore;
+
+namespace {
+
+// ---- errors -------------------------------------------------------------------------------------
+
+// Created once at import; module-lifetime references (the module keeps them alive too).
+PyObject* exc_error = nullptr;
+PyObject* exc_invalid_input = nullptr;
+PyObject* exc_not_found = nullptr;
+PyObject* exc_corrupt_data = nullptr;
+PyObject* exc_storage_full = nullptr;
+PyObject* exc_io_error = nullptr;
+
+/// A Python exception class barstore.NAME deriving from `bases`, added to the module.
+PyObject* make_exception(py::module_& m, const char* name, py::tuple bases, const char* doc) {
+    const std::string qualified = std::string("barstore.") + name;
+    PyObject* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(), nullptr);
+    if (!type) throw py::error_already_set();
+    m.add_object(name, py::handle(type));  // add_object steals nothing: it increfs
+    return type;
+}
+
+// ---- arguments ----------------------------------------------------------------------------------
+
+/// datetime/date/numpy.datetime64/pandas.Timestamp/ISO string -> Timestamp. Naive means UTC, as
+/// the CLI's times do. Outside the supported range (time.hpp) is InvalidInput naming `what`.
+Timestamp to_time(py::handle obj, const char* what) {
+    if (py::isinstance<py::str>(obj)) return parse_time(obj.cast<std::string>());
+    auto dt = py::module_::import("datetime");
+    // pandas.Timestamp (a datetime subclass) carries nanoseconds in .value (UTC for an aware
+    // one, the wall clock read as UTC for a naive one): duck-typed, so pandas is never imported.
+    __extension__ using i128 = __int128;  // __extension__: -Wpedantic knows no 128-bit integers
+    i128 ns = 0;
+    bool converted = false;
+    if (py::isinstance(obj, dt.attr("datetime")) && py::hasattr(obj, "value")) {
+        ns = obj.attr("value").cast<std::int64_t>();  // pandas.NaT is INT64_MIN: the range check refuses it
+        converted = true;
+    } else if (py::isinstance(obj, dt.attr("datetime")) || py::isinstance(obj, dt.attr("date"))) {
+        py::object value = py::reinterpret_borrow<py::object>(obj);
+        py::object epoch;
+        if (py::isinstance(obj, dt.attr("datetime"))) {
+            const auto utc = dt.attr("timezone").attr("utc");
+            if (value.attr("tzinfo").is_none()) value = value.attr("replace")(py::arg("tzinfo") = utc);
+            epoch = dt.attr("datetime")(1970, 1, 1, py::arg("tzinfo") = utc);
+        } else {
+            epoch = dt.attr("date")(1970, 1, 1);
+        }
+        const py::object delta = value - epoch;  // exact: days, seconds, microseconds
+        ns = (static_cast<i128>(delta.attr("days").cast<std::int64_t>()) * 86400 +
+              delta.attr("seconds").cast<std::int64_t>()) * 1'000'000'000 +
+             static_cast<i128>(delta.attr("microseconds").cast<std::int64_t>()) * 1000;
+        converted = true;
+    } else {
+        auto np = py::module_::import("numpy");
+        if (py::isinstance(obj, np.attr("datetime64"))) {
+            if (np.attr("isnat")(obj).cast<bool>()) throw InvalidInput(std::string(what) + ": NaT is not a time");
+            // numpy wraps a time past int64 ns silently, so microseconds (which reach +-290,000
+            // years) carry the range check, and the ns cast only the last three digits: casts
+            // floor, so us * 1000 + (ns mod 1000) is the time whenever it is in range at all.
+            const py::object as_int = obj.attr("astype")("datetime64[us]").attr("astype")("int64");
+            const py::object sub = obj.attr("astype")("datetime64[ns]").attr("astype")("int64");
+            const auto us = as_int.cast<std::int64_t>();
+            ns = static_cast<i128>(us) * 1000 + (sub.cast<std::int64_t>() % 1000 + 1000) % 1000;
+            converted = true;
+        }
+    }
+    if (!converted)
+        throw py::type_error(std::string(what) + ": expected datetime, numpy.datetime64, pandas.Timestamp or an ISO 8601 string, got " +
+                             std::string(py::str(obj.get_type().attr("__name__"))));
+    if (ns < INT64_MIN || ns > INT64_MAX)
+        throw InvalidInput(std::string(what) + ": " + std::string(py::str(obj)) + " is outside the supported range");
+    const Timestamp t{Duration{static_cast<std::int64_t>(ns)}};
+    check_supported_time(t, what);
+    return t;
+}
+
+std::optional<Timestamp> to_opt_time(py::handle obj, const char* what) {
+    if (obj.is_none()) return std::nullopt;
+    return to_time(obj, what);
+}
+
+/// "5m", "5 minutes", "hour", "day" (parse_timeframe), or a datetime.timedelta.
+Duration to_timeframe(py::handle obj) {
+    if (py::isinstance<py::str>(obj)) return parse_timeframe(obj.cast<std::string>());
+    auto dt = py::module_::import("datetime");
+    if (py::isinstance(obj, dt.attr("timedelta"))) {
+        const auto us = (obj.attr("days").cast<std::int64_t>() * 86400 + obj.attr("seconds").cast<std::int64_t>()) * 1'000'000 +
+                        obj.attr("microseconds").cast<std::int64_t>();
+        if (us <= 0 || us % 1'000'000 != 0)
+            throw InvalidInput("timeframe: " + std::string(py::str(obj)) + " is not a positive whole number of seconds");
+        return parse_timeframe(std::to_string(us / 1'000'000) + "s");  // the library's limits and messages
+    }
+    throw py::type_error("timeframe: expected a string such as '5m' or a datetime.timedelta, got " +
+                         std::string(py::str(obj.get_type().attr("__name__"))));
+}
+
+std::optional<Duration> to_opt_timeframe(py::handle obj) {
+    if (obj.is_none()) return std::nullopt;
+    return to_timeframe(obj);
+}
+
+std::optional<Alignment> to_align(const std::optional<std::string>& align) {
+    if (!align) return std::nullopt;
+    if (*align == "utc") return Alignment::utc;
+    if (*align == "session") return Alignment::session;
+    throw InvalidInput("align: expected 'utc' or 'session' (got '" + *align + "')");
+}
+
+std::size_t to_count(py::handle obj, const char* what) {
+    const auto n = obj.cast<long long>();
+    if (n < 0) throw InvalidInput(std::string(what) + " needs a count of 0 or more (got " + std::to_string(n) + ")");
+    return static_cast<std::size_t>(n);
+}
+
+/// A str, os.PathLike, or a list of them.
+std::vector<std::filesystem::path> to_paths(py::handle obj) {
+    if (py::isinstance<py::str>(obj) || py::hasattr(obj, "__fspath__")) return {obj.cast<std::filesystem::path>()};
+    return obj.cast<std::vector<std::filesystem::path>>();
+}
+std::vector<std::string> to_strings(py::handle obj) {
+    if (py::isinstance<py::str>(obj)) return {obj.cast<std::string>()};
+    return obj.cast<std::vector<std::string>>();
+}
+
+/// The series a user means by SYMBOL, as the CLI resolves it (cli/cli.cpp resolve_series): the
+/// only one, or the coarsest base that divides `timeframe`, or the finest.
+SeriesInfo resolve(const Store& store, const std::string& symbol, std::optional<Duration> timeframe) {
+    const auto all = store.find(symbol);
+    if (all.empty()) throw NotFound("no series '" + symbol + "' in " + store.path().string());
+    if (all.size() == 1 || !timeframe) return all.front();
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+        if (timeframe->count() % it->key.base.count() == 0) return *it;
+    throw InvalidInput("no series of '" + symbol + "' has a base that divides " + format_timeframe(*timeframe));
+}
+
+// ---- results ------------------------------------------------------------------------------------
+
+py::object datetime64_ns(Timestamp t) {
+    return py::module_::import("numpy").attr("datetime64")(t.time_since_epoch().count(), "ns");
+}
+
+/// A numpy array over `col` without a copy: the vector moves to the heap and a capsule owns it,
+/// so the array (and any view of it) keeps it alive.
+py::array adopt(std::vector<std::int64_t>&& col, const py::dtype& dtype) {
+    auto* owned = new std::vector<std::int64_t>(std::move(col));
+    py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<std::int64_t>*>(p); });
+    return py::array(dtype, {static_cast<py::ssize_t>(owned->size())}, {static_cast<py::ssize_t>(sizeof(std::int64_t))},
+                     owned->data(), owner);
+}
+
+/// mantissa / 10^decimals, correctly rounded: both are exact doubles when |m| < 2^53, so the
+/// quotient is the double nearest the decimal value (what float() of the CLI's text gives).
+py::array scaled(const std::vector<std::int64_t>& col, int decimals) {
+    py::array_t<double> out(static_cast<py::ssize_t>(col.size()));
+    double* dst = out.mutable_data();
+    const double div = std::pow(10.0, decimals);  // exact for 0..18
+    for (std::size_t i = 0; i < col.size(); ++i) dst[i] = static_cast<double>(col[i]) / div;
+    return out;
+}
+
+std::int64_t pow10(int decimals) {
+    std::int64_t p = 1;
+    for (int i = 0; i < decimals; ++i) p *= 10;
+    return p;
+}
+
+struct Bars {
+    py::array ts, open, high, low, close, volume;
+    Scale scale;
+    bool exact = false;
+    std::string symbol, timeframe;
+
+    static Bars make(BarColumns&& b, Scale scale, bool exact, std::string symbol, Duration tf) {
+        Bars out;
+        out.scale = scale;
+        out.exact = exact;
+        out.symbol = std::move(symbol);
+        out.timeframe = format_timeframe(tf);
+        out.ts = adopt(std::move(b.ts), py::dtype("datetime64[ns]"));
+        if (exact) {
+            const auto i64 = py::dtype::of<std::int64_t>();
+            out.open = adopt(std::move(b.open), i64);
+            out.high = adopt(std::move(b.high), i64);
+            out.low = adopt(std::move(b.low), i64);
+            out.close = adopt(std::move(b.close), i64);
+            out.volume = adopt(std::move(b.volume), i64);
+        } else {
+            out.open = scaled(b.open, scale.price_decimals);
+            out.high = scaled(b.high, scale.price_decimals);
+            out.low = scaled(b.low, scale.price_decimals);
+            out.close = scaled(b.close, scale.price_decimals);
+            out.volume = scaled(b.volume, scale.volume_decimals);
+        }
+        return out;
+    }
+    py::ssize_t size() const { return ts.size(); }
+
+    py::object to_pandas() const {
+        auto pd = py::module_::import("pandas");
+        py::dict cols;
+        cols["open"] = open, cols["high"] = high, cols["low"] = low, cols["close"] = close, cols["volume"] = volume;
+        auto index = pd.attr("DatetimeIndex")(ts, py::arg("name") = "ts").attr("tz_localize")("UTC");
+        return pd.attr("DataFrame")(cols, py::arg("index") = index, py::arg("copy") = false);
+    }
+    py::object to_numpy() const {
+        auto np = py::module_::import("numpy");
+        const char* value = exact ? "i8" : "f8";
+        py::list fields;
+        fields.append(py::make_tuple("ts", "M8[ns]"));
+        for (const char* name : {"open", "high", "low", "close", "volume"}) fields.append(py::make_tuple(name, value));
+        py::object out = np.attr("empty")(size(), py::arg("dtype") = np.attr("dtype")(fields));
+        out["ts"] = ts, out["open"] = open, out["high"] = high, out["low"] = low, out["close"] = close, out["volume"] = volume;
+        return out;
+    }
+};
+
+py::dict series_dict(const SeriesInfo& s, bool with_disk) {
+    py::dict d;
+    d["symbol"] = s.key.symbol;
+    d["timeframe"] = format_timeframe(s.key.base);
+    d["rows"] = s.rows;
+    d["chunks"] = s.chunks;
+    d["stored_bytes"] = s.stored_bytes;
+    if (with_disk) d["disk_bytes"] = s.disk_bytes;
+    d["generation"] = s.generation;
+    d["first"] = s.rows ? datetime64_ns(s.first) : py::none();
+    d["last"] = s.rows ? datetime64_ns(s.last) : py::none();
+    d["price_decimals"] = s.scale.price_decimals;
+    d["volume_decimals"] = s.scale.volume_decimals;
+    d["session"] = format_session(s.session);
+    return d;
+}
+
+const char* align_name(Alignment a) { return a == Alignment::utc ? "utc" : "session"; }
+
+// ---- Store and Reader ---------------------------------------------------------------------------
+
+Bars store_query(const Store& store, const std::string& symbol, py::handle timeframe, py::handle start, py::handle end,
+                 py::handle last, py::handle as_of, bool include_forming, std::optional<std::string> align, bool exact) {
+    QueryOptions q;
+    q.timeframe = to_opt_timeframe(timeframe);
+    q.from = to_opt_time(start, "start");
+    q.to = to_opt_time(end, "end");
+    q.as_of = to_opt_time(as_of, "as_of");
+    if (!last.is_none()) q.last = to_count(last, "last");
+    if (include_forming && !q.as_of) throw InvalidInput("include_forming needs as_of");
+    q.include_forming = include_forming;
+    q.align = to_align(align);
+    SeriesInfo series;
+    BarColumns bars;
+    {
+        py::gil_scoped_release unlocked;
+        series = resolve(store, symbol, q.timeframe);
+        bars = query(store, series.key, q);
+    }
+    return Bars::make(std::move(bars), series.scale, exact, symbol, q.timeframe.value_or(series.key.base));
+}
+
+py::list store_ingest(Store& store, py::handle paths, std::optional<std::string> symbol, py::handle timeframe,
+                      std::optional<std::string> tz, bool replace, const std::string& format, const std::string& stamp,
+                      std::optional<std::string> session) {
+    // As the CLI: an empty symbol must not quietly become the file name.
+    if (symbol && symbol->empty())
+        throw InvalidInput("symbol is empty; give a symbol, or leave it out to use each CSV file's name");
+    LoadOptions load;
+    load.parse.symbol = symbol.value_or("");
+    load.parse.timeframe = to_opt_timeframe(timeframe);
+    if (tz) load.parse.tz = *tz;
+    if (stamp != "start" && stamp != "end") throw InvalidInput("stamp: expected 'start' or 'end' (got '" + stamp + "')");
+    load.parse.stamp = stamp == "end" ? Stamp::end : Stamp::start;
+    if (format == "auto") load.format = FileFormat::auto_detect;
+    else if (format == "csv") load.format = FileFormat::csv;
+    else if (format == "dbn") load.format = FileFormat::dbn;
+    else throw InvalidInput("format: expected 'auto', 'csv' or 'dbn' (got '" + format + "')");
+    if (session) load.session = parse_session(*session);
+    load.mode = replace ? WriteMode::replace : WriteMode::append;
+    py::list out;
+    // Files are committed one by one, as the CLI does: a bad file raises, earlier files stay.
+    for (const auto& file : to_paths(paths)) {
+        std::vector<LoadedSeries> loaded;
+        {
+            py::gil_scoped_release unlocked;
+            loaded = load_file(store, file, load);
+        }
+        std::uint64_t bars = 0;
+        py::list series;
+        for (const auto& s : loaded) {
+            bars += s.bars;
+            py::dict d;
+            d["symbol"] = s.key.symbol;
+            d["timeframe"] = format_timeframe(s.key.base);
+            d["bars"] = s.bars;
+            d["rounded_values"] = s.rounded_values;
+            series.append(d);
+        }
+        py::dict f;
+        f["file"] = file.string();
+        f["bars"] = bars;
+        f["series"] = series;
+        out.append(f);
+    }
+    return out;
+}
+
+py::list store_prewarm(Store& store, py::handle symbols, py::handle timeframes, std::optional<std::string> align_text,
+                       unsigned threads) {
+    const auto align = to_align(align_text);
+    std::vector<Duration> tfs;
+    if (py::isinstance<py::str>(timeframes)) tfs.push_back(to_timeframe(timeframes));
+    else for (auto tf : timeframes) tfs.push_back(to_timeframe(tf));
+    const auto names = to_strings(symbols);
+    py::list out;
+    {
+        // Every (series, spec) is resolved and put to the binner (resample of no bars) before the
+        // first write, as `barstore prewarm` does, so a bad request writes nothing.
+        std::vector<std::pair<SeriesInfo, std::vector<AggregateSpec>>> plans;
+        std::vector<PrewarmOutcome> outcomes;
+        {
+            py::gil_scoped_release unlocked;
+            for (const auto& symbol : names)
+                for (const auto tf : tfs) {
+                    const auto series = resolve(store, symbol, tf);
+                    const AggregateSpec spec{tf, align.value_or(series.session.is_24x7() ? Alignment::utc : Alignment::session)};
+                    (void)resample(BarColumns{}, series.key.base, spec.timeframe, spec.align, series.session);
+                    auto it = plans.begin();
+                    while (it != plans.end() && it->first.key != series.key) ++it;
+                    if (it == plans.end()) it = plans.insert(plans.end(), {series, {}});
+                    if (std::find(it->second.begin(), it->second.end(), spec) == it->second.end()) it->second.push_back(spec);
+                }
+            for (const auto& [series, specs] : plans)
+                outcomes.push_back(store.prewarm(series.key, specs, PrewarmOptions{.threads = threads}));
+        }
+        for (std::size_t i = 0; i < plans.size(); ++i)
+            for (const auto& item : outcomes[i].items) {
+                py::dict d;
+                d["symbol"] = plans[i].first.key.symbol;
+                d["base"] = format_timeframe(plans[i].first.key.base);
+                d["timeframe"] = format_timeframe(item.info.spec.timeframe);
+                d["align"] = align_name(item.info.spec.align);
+                d["built"] = item.built;
+                d["bins"] = item.info.rows;
+                d["stored_bytes"] = item.info.stored_bytes;
+                out.append(d);
+            }
+    }
+    return out;
+}
+
+/// A Reader and the series its calls resolved, re-resolved whenever the store's version moves
+/// (a write may add a series or rescale one), so a lookup per call costs one version check.
+struct PyReader {
+    const Store* store;
+    Reader reader;
+    std::uint64_t resolved_version = 0;
+    std::map<std::pair<std::string, std::int64_t>, SeriesInfo> resolved;
+
+    PyReader(const Store& s, ReaderOptions opts) : store(&s), reader(s, std::move(opts)) {}
+
+    const SeriesInfo& series(const std::string& symbol, std::optional<Duration> tf) {
+        const auto version = store->version();
+        if (version != resolved_version) resolved.clear(), resolved_version = version;
+        const auto k = std::make_pair(symbol, tf ? tf->count() : std::int64_t{0});
+        auto it = resolved.find(k);
+        if (it == resolved.end()) it = resolved.emplace(k, resolve(*store, symbol, tf)).first;
+        return it->second;
+    }
+};
+
+py::dict stats_dict(const ReaderStats& s) {
+    py::dict d;
+#define BARSTORE_STAT(name) d[#name] = s.name
+    BARSTORE_STAT(hits); BARSTORE_STAT(misses); BARSTORE_STAT(evictions); BARSTORE_STAT(spills);
+    BARSTORE_STAT(spill_hits); BARSTORE_STAT(spill_evictions); BARSTORE_STAT(spill_errors);
+    BARSTORE_STAT(store_reads); BARSTORE_STAT(prewarmed_hits); BARSTORE_STAT(transients); BARSTORE_STAT(trims);
+    BARSTORE_STAT(budget_bytes); BARSTORE_STAT(resident_bytes); BARSTORE_STAT(raw_bytes);
+    BARSTORE_STAT(aggregate_bytes); BARSTORE_STAT(peak_resident_bytes); BARSTORE_STAT(raw_entries);
+    BARSTORE_STAT(aggregate_entries); BARSTORE_STAT(spill_bytes); BARSTORE_STAT(spill_entries);
+    BARSTORE_STAT(spill_disabled); BARSTORE_STAT(spill_disabled_reason);
+#undef BARSTORE_STAT
+    return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(barstore, m) {
+    m.doc() = "barstore: a memory-mapped on-disk store of OHLCV bars (docs/python.md).";
+    m.attr("__version__") = std::string(version());
+
+    exc_error = make_exception(m, "Error", py::make_tuple(py::handle(PyExc_Exception)),
+                               "Base of every barstore error; the message is the library's.");
+    exc_invalid_input = make_exception(m, "InvalidInput", py::make_tuple(py::handle(exc_error), py::handle(PyExc_ValueError)),
+                                       "Fix the input or the call (a bad file, argument or bar; a write to a read-only store).");
+    exc_not_found = make_exception(m, "NotFound", py::make_tuple(py::handle(exc_error), py::handle(PyExc_LookupError)),
+                                   "Ask for something that exists (an unknown series; no store where a read-only open looked).");
+    exc_corrupt_data = make_exception(m, "CorruptData", py::make_tuple(py::handle(exc_error)),
+                                      "A stored byte is wrong: restore or re-ingest (Store.verify lists what).");
+    exc_storage_full = make_exception(m, "StorageFull", py::make_tuple(py::handle(exc_error)),
+                                      "Free space, or reopen with a larger map size.");
+    exc_io_error = make_exception(m, "IoError", py::make_tuple(py::handle(exc_error), py::handle(PyExc_OSError)),
+                                  "The OS or LMDB refused (permissions, no reader slot left, a network file system).");
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const InvalidInput& e) {
+            PyErr_SetString(exc_invalid_input, e.what());
+        } catch (const NotFound& e) {
+            PyErr_SetString(exc_not_found, e.what());
+        } catch (const CorruptData& e) {
+            PyErr_SetString(exc_corrupt_data, e.what());
+        } catch (const StorageFull& e) {
+            PyErr_SetString(exc_storage_full, e.what());
+        } catch (const IoError& e) {
+            PyErr_SetString(exc_io_error, e.what());
+        } catch (const Error& e) {
+            PyErr_SetString(exc_error, e.what());
+        }
+    });
+
+    py::class_<Bars>(m, "Bars",
+                     "Bars of one query: numpy columns, oldest first. ts is datetime64[ns] (bin start, UTC); prices and "
+                     "volume are float64, or int64 mantissas with exact=True (value = mantissa / price_scale).")
+        .def_readonly("ts", &Bars::ts)
+        .def_readonly("open", &Bars::open)
+        .def_readonly("high", &Bars::high)
+        .def_readonly("low", &Bars::low)
+        .def_readonly("close", &Bars::close)
+        .def_readonly("volume", &Bars::volume)
+        .def_readonly("exact", &Bars::exact)
+        .def_readonly("symbol", &Bars::symbol)
+        .def_readonly("timeframe", &Bars::timeframe)
+        .def_property_readonly("price_decimals", [](const Bars& b) { return b.scale.price_decimals; })
+        .def_property_readonly("volume_decimals", [](const Bars& b) { return b.scale.volume_decimals; })
+        .def_property_readonly("price_scale", [](const Bars& b) { return pow10(b.scale.price_decimals); },
+                               "10**price_decimals: an exact price is mantissa / price_scale")
+        .def_property_readonly("volume_scale", [](const Bars& b) { return pow10(b.scale.volume_decimals); },
+                               "10**volume_decimals: an exact volume is mantissa / volume_scale")
+        .def("__len__", &Bars::size)
+        .def("__repr__", [](const Bars& b) {
+            return "<barstore.Bars " + b.symbol + " " + b.timeframe + ", " + std::to_string(b.size()) + " bars" +
+                   (b.exact ? ", exact" : "") + ">";
+        })
+        .def("to_pandas", &Bars::to_pandas,
+             "A pandas.DataFrame with a UTC DatetimeIndex named 'ts' and columns open, high, low, close, volume. "
+             "Imports pandas (only now).")
+        .def("to_numpy", &Bars::to_numpy,
+             "A numpy structured array (ts, open, high, low, close, volume): a copy, one row per bar.");
+
+    py::class_<Store>(m, "Store",
+                      "A store: one directory (or a snapshot file). Safe to share between threads; the GIL is released "
+                      "during ingest, query, prewarm and verify.")
+        .def(py::init([](const std::filesystem::path& path, bool read_only, std::uint64_t map_size_bytes) {
+                 py::gil_scoped_release unlocked;
+                 return Store::open(path, StoreOptions{.read_only = read_only, .map_size_bytes = map_size_bytes});
+             }),
+             py::arg("path"), py::arg("read_only") = false, py::arg("map_size_bytes") = StoreOptions{}.map_size_bytes,
+             "Opens the store in `path` (created when read_only is False). Raises NotFound (read-only, no store "
+             "there), InvalidInput, IoError, StorageFull, CorruptData. map_size_bytes: the most the store may hold.")
+        .def_property_readonly("path", [](const Store& s) { return s.path(); })
+        .def("query", &store_query, py::arg("symbol"), py::arg("timeframe") = py::none(), py::arg("start") = py::none(),
+             py::arg("end") = py::none(), py::arg("last") = py::none(), py::arg("as_of") = py::none(),
+             py::arg("include_forming") = false, py::arg("align") = py::none(), py::arg("exact") = false,
+             "Bars of `symbol` resampled to `timeframe` (default its base), as `barstore query` prints them.\n\n"
+             "start/end: bin labels in [start, end); last: only the last N bins; as_of: only bins closed by then "
+             "(include_forming adds the forming one); align: 'utc' or 'session' (default session when the series "
+             "has one). Times: datetime (naive = UTC), numpy.datetime64, pandas.Timestamp or ISO 8601 text. "
+             "timeframe: '5m', '5 minutes', 'hour', 'day', ... or a datetime.timedelta. exact=True gives int64 "
+             "mantissas. Raises NotFound (unknown symbol), InvalidInput (bad argument).")
+        .def("list", [](const Store& s) {
+            py::list out;
+            for (const auto& info : s.list()) out.append(series_dict(info, false));
+            return out;
+        }, "Every series in the store, as dicts (symbol, timeframe, rows, first, last, ...).")
+        .def("info", [](const Store& s, const std::string& symbol, py::handle timeframe) {
+            const auto series = resolve(s, symbol, to_opt_timeframe(timeframe));
+            const auto info = s.info(series.key);
+            if (!info) throw NotFound("no series '" + symbol + "' in " + s.path().string());
+            py::dict d = series_dict(*info, true);
+            py::list prewarmed;
+            for (const auto& p : s.prewarmed(series.key)) {
+                py::dict a;
+                a["timeframe"] = format_timeframe(p.spec.timeframe);
+                a["align"] = align_name(p.spec.align);
+                a["bins"] = p.rows;
+                a["stored_bytes"] = p.stored_bytes;
+                a["current"] = p.current;
+                prewarmed.append(a);
+            }
+            d["prewarmed"] = prewarmed;
+            return d;
+        }, py::arg("symbol"), py::arg("timeframe") = py::none(),
+           "One series of `symbol` (the one query would read for `timeframe`) as a dict, with disk_bytes and its "
+           "prewarmed aggregates. Raises NotFound.")
+        .def("verify", [](const Store& s, bool deep) {
+            std::vector<VerifyProblem> problems;
+            {
+                py::gil_scoped_release unlocked;
+                problems = s.verify({.deep = deep});
+            }
+            py::list out;
+            for (const auto& p : problems) {
+                py::dict d;
+                d["symbol"] = p.key.symbol;
+                d["timeframe"] = format_timeframe(p.key.base);
+                d["first"] = datetime64_ns(p.first);
+                d["last"] = datetime64_ns(p.last);
+                d["reason"] = p.reason;
+                d["undecodable"] = p.undecodable;
+                d["aggregate"] = p.aggregate ? py::object(py::str(format_timeframe(p.aggregate->timeframe) + " " +
+                                                                  align_name(p.aggregate->align)))
+                                             : py::none();
+                out.append(d);
+            }
+            return out;
+        }, py::arg("deep") = false,
+           "Checks every chunk; returns a list of problems as dicts (empty: the store is sound).")
+        .def("ingest", &store_ingest, py::arg("paths"), py::arg("symbol") = py::none(), py::arg("timeframe") = py::none(),
+             py::arg("tz") = py::none(), py::arg("replace") = false, py::arg("format") = "auto", py::arg("stamp") = "start",
+             py::arg("session") = py::none(),
+             "Loads CSV or DBN files as `barstore ingest` does, one transaction per file (a bad file raises "
+             "InvalidInput and leaves earlier files committed). Returns a dict per file: file, bars, series.")
+        .def("prewarm", &store_prewarm, py::arg("symbols"), py::arg("timeframes"), py::arg("align") = py::none(),
+             py::arg("threads") = 0,
+             "Computes aggregates once and stores them, as `barstore prewarm` does; returns a dict per aggregate "
+             "(built False: it was current).");
+
+    py::class_<PyReader>(m, "Reader",
+                         "The resident cache for a backtest (docs/cache.md): the last N closed bars as of t, from "
+                         "memory. One per thread; answers are copies, valid for as long as you keep them.")
+        .def(py::init([](const Store& store, std::uint64_t budget_bytes, std::size_t history_bars, std::size_t lookahead_bars,
+                         std::optional<std::filesystem::path> spill_dir, std::uint64_t spill_budget_bytes) {
+                 ReaderOptions o;
+                 o.budget_bytes = budget_bytes;
+                 o.history_bars = history_bars;
+                 o.lookahead_bars = lookahead_bars;
+                 if (spill_dir) o.spill_dir = *spill_dir;
+                 o.spill_budget_bytes = spill_budget_bytes;
+                 return std::make_unique<PyReader>(store, std::move(o));
+             }),
+             py::keep_alive<1, 2>(),  // the Store must outlive its Reader
+             py::arg("store"), py::arg("budget_bytes") = ReaderOptions{}.budget_bytes,
+             py::arg("history_bars") = ReaderOptions{}.history_bars, py::arg("lookahead_bars") = ReaderOptions{}.lookahead_bars,
+             py::arg("spill_dir") = py::none(), py::arg("spill_budget_bytes") = ReaderOptions{}.spill_budget_bytes)
+        .def("bars", [](PyReader& r, const std::string& symbol, py::handle timeframe, py::handle n, py::handle as_of,
+                        std::optional<std::string> align, bool exact) {
+            const auto tf = to_timeframe(timeframe);
+            const auto t = to_time(as_of, "as_of");
+            const auto& series = r.series(symbol, tf);
+            // Copied: the view is valid only until the next call on the Reader, and N bars are small.
+            // The GIL stays held: it is what keeps two Python threads off one Reader.
+            auto bars = r.reader.last_bars(series.key, tf, to_count(n, "n"), t, to_align(align)).to_columns();
+            return Bars::make(std::move(bars), series.scale, exact, symbol, tf);
+        }, py::arg("symbol"), py::arg("timeframe"), py::arg("n"), py::arg("as_of"), py::arg("align") = py::none(),
+           py::arg("exact") = false,
+           "The last n bins of `timeframe` that closed by as_of; equal to Store.query(symbol, timeframe, last=n, "
+           "as_of=as_of). A copy: later calls do not change it.")
+        .def("last_price", [](PyReader& r, const std::string& symbol, py::handle as_of, bool exact) -> py::object {
+            const auto t = to_time(as_of, "as_of");
+            const auto& series = r.series(symbol, std::nullopt);
+            const auto price = r.reader.last_price(series.key, t);
+            if (!price) return py::none();
+            if (exact) return py::int_(*price);
+            return py::float_(static_cast<double>(*price) / std::pow(10.0, series.scale.price_decimals));
+        }, py::arg("symbol"), py::arg("as_of"), py::arg("exact") = false,
+           "Close of the last base bar that ended by as_of, or None.")
+        .def("stats", [](const PyReader& r) { return stats_dict(r.reader.stats()); }, "Every counter of the Reader, as a dict.")
+        .def("clear", [](PyReader& r) { r.reader.clear(); }, "Evicts every resident entry; counters are kept.");
+}
