@@ -5,6 +5,7 @@
 // child mode, so what they time and sample is theirs alone.
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -158,7 +159,9 @@ struct Child {
         for (auto& a : all) argv.push_back(a.data());
         argv.push_back(nullptr);
         int to_child[2], from_child[2];
-        if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) throw std::runtime_error("pipe failed");
+        // Close-on-exec, so that a child holds no end of its siblings' pipes (dup2 onto 0 and 1
+        // clears the flag on its own): else a child waiting for its stdin's EOF never sees it.
+        if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
         posix_spawn_file_actions_t fa;
         ::posix_spawn_file_actions_init(&fa);
         ::posix_spawn_file_actions_adddup2(&fa, to_child[0], 0);
