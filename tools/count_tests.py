@@ -17,6 +17,25 @@ figures = "--figures" in args
 logs = [a for a in args if a != "--figures"]
 passed = failed = 0
 lines = []
+TAIL_LINES = 40
+# doctest's "TEST CASE:", "file:line: ERROR: CHECK(...) is NOT correct!" and "values:" lines, and
+# pytest's "FAILED test::case" and "E   assert ..." lines.
+FAILURE_LINE = re.compile(r"^TEST CASE:|: (FATAL )?ERROR: |^\s+values: |^FAILED |^E   ")
+
+
+def report_failure(log_path, test):
+    """Names a failed test on stderr, with its failure lines and the tail of its output."""
+    out = (test.get("stdout") or "").splitlines()
+    err = (test.get("stderr") or "").splitlines()
+    print(f"FAILED {test.get('name')} ({test['result']}, {test.get('duration', 0):.1f} s) in {log_path}",
+          file=sys.stderr)
+    for l in [l for l in out if FAILURE_LINE.search(l)][:TAIL_LINES]:
+        print(f"  | {l}", file=sys.stderr)
+    for label, text in (("stdout", out), ("stderr", err)):
+        if text:
+            print(f"  last {min(len(text), TAIL_LINES)} lines of {label}:", file=sys.stderr)
+            for l in text[-TAIL_LINES:]:
+                print(f"  | {l}", file=sys.stderr)
 for path in logs:
     try:
         log = open(path)
@@ -29,6 +48,7 @@ for path in logs:
             test = json.loads(line)
             ok = test["result"] in ("OK", "EXPECTEDFAIL", "SKIP")
             out = test.get("stdout") or ""
+            before = failed
             lines += [l for l in out.splitlines() if l.startswith("FIGURE ")]
             m = SUMMARY.search(out)
             p = PYTEST.search(out) if test.get("name", "").split(" / ")[-1] == "python" else None
@@ -47,6 +67,9 @@ for path in logs:
                 passed += 1
             else:
                 failed += 1
+            # With --figures (tools/test's final tally) each stage has already named its failures.
+            if failed > before and not figures:
+                report_failure(path, test)
 if figures:
     for l in lines:
         print(l)
