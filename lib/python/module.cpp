@@ -1,18 +1,31 @@
 // lib/python/module.cpp: the `barstore` Python module (pybind11). Thin like the CLI: it converts
 // arguments and results and maps errors; every behaviour lives once, in the library.
 // Invariant it guards: int64 columns and ts reach numpy without a copy (a capsule owns the vector).
+//
+// Speed: a backtest calls Reader.bars once per step, so its fixed cost is what a user feels
+// (issue 14: <= 3 us). The common argument types are read through the C APIs of datetime and
+// numpy (no attribute lookups, no imports per call), and a Bars makes its numpy arrays only
+// when a column is first read (tools/bench_python.py measures both).
+#include <Python.h>
+#include <datetime.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+#include <numpy/arrayscalars.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,51 +58,102 @@ PyObject* make_exception(py::module_& m, const char* name, py::tuple bases, cons
 
 // ---- arguments ----------------------------------------------------------------------------------
 
+__extension__ using i128 = __int128;  // __extension__: -Wpedantic knows no 128-bit integers
+
+/// pandas.Timestamp's type once pandas has been imported by someone (barstore never imports it):
+/// a Timestamp carries nanoseconds in .value, which a datetime's fields would lose.
+PyObject* pandas_timestamp_type() {
+    static PyObject* type = nullptr;
+    if (type) return type;
+    PyObject* modules = PyImport_GetModuleDict();  // borrowed
+    PyObject* pd = PyDict_GetItemString(modules, "pandas");  // borrowed, NULL if not imported
+    if (!pd) return nullptr;
+    PyObject* t = PyObject_GetAttrString(pd, "Timestamp");
+    if (!t) {
+        PyErr_Clear();
+        return nullptr;
+    }
+    type = t;  // kept for the life of the process, as the module's classes are
+    return type;
+}
+
+/// Nanoseconds since the epoch of a datetime's fields, minus its utcoffset() when aware (naive
+/// means UTC, as the CLI's times do).
+i128 datetime_ns(PyObject* o) {
+    using namespace std::chrono;
+    const auto day = sys_days{year{PyDateTime_GET_YEAR(o)} / PyDateTime_GET_MONTH(o) / PyDateTime_GET_DAY(o)};
+    i128 ns = static_cast<i128>(day.time_since_epoch().count()) * 86'400'000'000'000;
+    ns += (static_cast<i128>(PyDateTime_DATE_GET_HOUR(o)) * 3600 + PyDateTime_DATE_GET_MINUTE(o) * 60 +
+           PyDateTime_DATE_GET_SECOND(o)) * 1'000'000'000 +
+          static_cast<i128>(PyDateTime_DATE_GET_MICROSECOND(o)) * 1000;
+    if (PyDateTime_DATE_GET_TZINFO(o) != Py_None) {
+        const py::object offset = py::reinterpret_steal<py::object>(PyObject_CallMethod(o, "utcoffset", nullptr));
+        if (!offset) throw py::error_already_set();
+        if (!offset.is_none()) {
+            PyObject* d = offset.ptr();
+            ns -= (static_cast<i128>(PyDateTime_DELTA_GET_DAYS(d)) * 86400 + PyDateTime_DELTA_GET_SECONDS(d)) * 1'000'000'000 +
+                  static_cast<i128>(PyDateTime_DELTA_GET_MICROSECONDS(d)) * 1000;
+        }
+    }
+    return ns;
+}
+
+/// Nanoseconds since the epoch of a numpy.datetime64 scalar in a linear unit (weeks to
+/// attoseconds; a finer unit floors, as numpy's own casts do), or nullopt for years, months and
+/// the generic unit, which the caller converts through numpy. No cast here can wrap: i128.
+std::optional<i128> datetime64_ns_linear(PyObject* o) {
+    const auto* s = reinterpret_cast<PyDatetimeScalarObject*>(o);
+    const i128 value = static_cast<i128>(s->obval) * s->obmeta.num;
+    auto floor_div = [](i128 a, i128 b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); };
+    switch (s->obmeta.base) {
+        case NPY_FR_W: return value * 7 * 86'400'000'000'000;
+        case NPY_FR_D: return value * 86'400'000'000'000;
+        case NPY_FR_h: return value * 3'600'000'000'000;
+        case NPY_FR_m: return value * 60'000'000'000;
+        case NPY_FR_s: return value * 1'000'000'000;
+        case NPY_FR_ms: return value * 1'000'000;
+        case NPY_FR_us: return value * 1000;
+        case NPY_FR_ns: return value;
+        case NPY_FR_ps: return floor_div(value, 1000);
+        case NPY_FR_fs: return floor_div(value, 1'000'000);
+        case NPY_FR_as: return floor_div(value, 1'000'000'000);
+        default: return std::nullopt;
+    }
+}
+
 /// datetime/date/numpy.datetime64/pandas.Timestamp/ISO string -> Timestamp. Naive means UTC, as
 /// the CLI's times do. Outside the supported range (time.hpp) is InvalidInput naming `what`.
 Timestamp to_time(py::handle obj, const char* what) {
-    if (py::isinstance<py::str>(obj)) return parse_time(obj.cast<std::string>());
-    auto dt = py::module_::import("datetime");
-    // pandas.Timestamp (a datetime subclass) carries nanoseconds in .value (UTC for an aware
-    // one, the wall clock read as UTC for a naive one): duck-typed, so pandas is never imported.
-    __extension__ using i128 = __int128;  // __extension__: -Wpedantic knows no 128-bit integers
+    PyObject* o = obj.ptr();
+    if (PyUnicode_Check(o)) return parse_time(obj.cast<std::string>());
     i128 ns = 0;
-    bool converted = false;
-    if (py::isinstance(obj, dt.attr("datetime")) && py::hasattr(obj, "value")) {
-        ns = obj.attr("value").cast<std::int64_t>();  // pandas.NaT is INT64_MIN: the range check refuses it
-        converted = true;
-    } else if (py::isinstance(obj, dt.attr("datetime")) || py::isinstance(obj, dt.attr("date"))) {
-        py::object value = py::reinterpret_borrow<py::object>(obj);
-        py::object epoch;
-        if (py::isinstance(obj, dt.attr("datetime"))) {
-            const auto utc = dt.attr("timezone").attr("utc");
-            if (value.attr("tzinfo").is_none()) value = value.attr("replace")(py::arg("tzinfo") = utc);
-            epoch = dt.attr("datetime")(1970, 1, 1, py::arg("tzinfo") = utc);
+    if (PyArray_IsScalar(o, Datetime)) {
+        if (reinterpret_cast<PyDatetimeScalarObject*>(o)->obval == NPY_DATETIME_NAT)
+            throw InvalidInput(std::string(what) + ": NaT is not a time");
+        if (const auto linear = datetime64_ns_linear(o)) {
+            ns = *linear;
         } else {
-            epoch = dt.attr("date")(1970, 1, 1);
+            // Years and months: numpy knows the calendar. Microseconds reach +-290,000 years,
+            // so they carry the range check (numpy wraps a time past int64 ns silently).
+            ns = static_cast<i128>(obj.attr("astype")("datetime64[us]").attr("astype")("int64").cast<std::int64_t>()) * 1000;
         }
-        const py::object delta = value - epoch;  // exact: days, seconds, microseconds
-        ns = (static_cast<i128>(delta.attr("days").cast<std::int64_t>()) * 86400 +
-              delta.attr("seconds").cast<std::int64_t>()) * 1'000'000'000 +
-             static_cast<i128>(delta.attr("microseconds").cast<std::int64_t>()) * 1000;
-        converted = true;
+    } else if (PyDateTime_Check(o)) {
+        // A subclass is pandas.Timestamp (or pandas.NaT, whose .value INT64_MIN the range check
+        // refuses) when it has .value; the type check spares a Timestamp the attribute probe.
+        PyObject* pd_timestamp = PyDateTime_CheckExact(o) ? nullptr : pandas_timestamp_type();
+        if (!PyDateTime_CheckExact(o) &&
+            ((pd_timestamp && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(pd_timestamp))) || py::hasattr(obj, "value")))
+            ns = obj.attr("value").cast<std::int64_t>();
+        else
+            ns = datetime_ns(o);
+    } else if (PyDate_Check(o)) {
+        using namespace std::chrono;
+        const auto day = sys_days{year{PyDateTime_GET_YEAR(o)} / PyDateTime_GET_MONTH(o) / PyDateTime_GET_DAY(o)};
+        ns = static_cast<i128>(day.time_since_epoch().count()) * 86'400'000'000'000;
     } else {
-        auto np = py::module_::import("numpy");
-        if (py::isinstance(obj, np.attr("datetime64"))) {
-            if (np.attr("isnat")(obj).cast<bool>()) throw InvalidInput(std::string(what) + ": NaT is not a time");
-            // numpy wraps a time past int64 ns silently, so microseconds (which reach +-290,000
-            // years) carry the range check, and the ns cast only the last three digits: casts
-            // floor, so us * 1000 + (ns mod 1000) is the time whenever it is in range at all.
-            const py::object as_int = obj.attr("astype")("datetime64[us]").attr("astype")("int64");
-            const py::object sub = obj.attr("astype")("datetime64[ns]").attr("astype")("int64");
-            const auto us = as_int.cast<std::int64_t>();
-            ns = static_cast<i128>(us) * 1000 + (sub.cast<std::int64_t>() % 1000 + 1000) % 1000;
-            converted = true;
-        }
-    }
-    if (!converted)
         throw py::type_error(std::string(what) + ": expected datetime, numpy.datetime64, pandas.Timestamp or an ISO 8601 string, got " +
                              std::string(py::str(obj.get_type().attr("__name__"))));
+    }
     if (ns < INT64_MIN || ns > INT64_MAX)
         throw InvalidInput(std::string(what) + ": " + std::string(py::str(obj)) + " is outside the supported range");
     const Timestamp t{Duration{static_cast<std::int64_t>(ns)}};
@@ -162,18 +226,52 @@ py::object datetime64_ns(Timestamp t) {
     return py::module_::import("numpy").attr("datetime64")(t.time_since_epoch().count(), "ns");
 }
 
-/// A numpy array over `col` without a copy: the vector moves to the heap and a capsule owns it,
-/// so the array (and any view of it) keeps it alive.
-py::array adopt(std::vector<std::int64_t>&& col, const py::dtype& dtype) {
-    auto* owned = new std::vector<std::int64_t>(std::move(col));
-    py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<std::int64_t>*>(p); });
-    return py::array(dtype, {static_cast<py::ssize_t>(owned->size())}, {static_cast<py::ssize_t>(sizeof(std::int64_t))},
-                     owned->data(), owner);
+/// numpy's datetime64[ns] and int64 dtypes, made once: parsing a dtype string per array costs
+/// more than the rest of a Reader call. Deliberately never freed (the module lives until exit).
+const py::dtype& ns_dtype() {
+    static const auto* d = new py::dtype("datetime64[ns]");
+    return *d;
+}
+const py::dtype& i64_dtype() {
+    static const auto* d = new py::dtype(py::dtype::of<std::int64_t>());
+    return *d;
+}
+
+/// The six columns behind a Bars, shared by the Bars and by every array made over them: either
+/// a query's own vectors, moved in, or one block holding a copy of a Reader's view (one
+/// allocation instead of six: a backtest makes one of these per step).
+struct Columns {
+    BarColumns owned;
+    std::unique_ptr<std::int64_t[]> block;
+    std::array<std::span<const std::int64_t>, 6> col;
+
+    explicit Columns(BarColumns&& bars) : owned(std::move(bars)) {
+        const auto all = owned.columns();
+        for (std::size_t c = 0; c < col.size(); ++c) col[c] = *all[c];
+    }
+    explicit Columns(const BarView& view) : block(new std::int64_t[6 * view.size()]) {
+        const std::array<std::span<const std::int64_t>, 6> from{view.ts, view.open, view.high, view.low, view.close, view.volume};
+        for (std::size_t c = 0; c < col.size(); ++c) {
+            std::int64_t* dst = block.get() + c * view.size();
+            std::copy(from[c].begin(), from[c].end(), dst);
+            col[c] = {dst, view.size()};
+        }
+    }
+    std::size_t size() const { return col[0].size(); }
+};
+using SharedColumns = std::shared_ptr<const Columns>;
+
+/// A numpy array over `col` without a copy: a capsule holding a reference to the columns is the
+/// array's base, so the array (and any view of it) keeps them alive after the Bars is gone.
+py::array adopt(const SharedColumns& cols, std::span<const std::int64_t> col, const py::dtype& dtype) {
+    py::capsule owner(new SharedColumns(cols), [](void* p) { delete static_cast<SharedColumns*>(p); });
+    return py::array(dtype, {static_cast<py::ssize_t>(col.size())}, {static_cast<py::ssize_t>(sizeof(std::int64_t))},
+                     col.data(), owner);
 }
 
 /// mantissa / 10^decimals, correctly rounded: both are exact doubles when |m| < 2^53, so the
 /// quotient is the double nearest the decimal value (what float() of the CLI's text gives).
-py::array scaled(const std::vector<std::int64_t>& col, int decimals) {
+py::array scaled(std::span<const std::int64_t> col, int decimals) {
     py::array_t<double> out(static_cast<py::ssize_t>(col.size()));
     double* dst = out.mutable_data();
     const double div = std::pow(10.0, decimals);  // exact for 0..18
@@ -187,43 +285,41 @@ std::int64_t pow10(int decimals) {
     return p;
 }
 
+/// One query's bars. The numpy array of a column is made when it is first read, then kept:
+/// a backtest step that reads one column of a Reader answer pays for one array, not six.
 struct Bars {
-    py::array ts, open, high, low, close, volume;
+    enum Column : std::size_t { ts_col, open_col, high_col, low_col, close_col, volume_col };
+
+    SharedColumns cols;
     Scale scale;
     bool exact = false;
-    std::string symbol, timeframe;
+    std::string symbol;
+    Duration timeframe_length{};
+    mutable std::array<py::object, 6> arrays;  // made on first read
 
-    static Bars make(BarColumns&& b, Scale scale, bool exact, std::string symbol, Duration tf) {
-        Bars out;
-        out.scale = scale;
-        out.exact = exact;
-        out.symbol = std::move(symbol);
-        out.timeframe = format_timeframe(tf);
-        out.ts = adopt(std::move(b.ts), py::dtype("datetime64[ns]"));
-        if (exact) {
-            const auto i64 = py::dtype::of<std::int64_t>();
-            out.open = adopt(std::move(b.open), i64);
-            out.high = adopt(std::move(b.high), i64);
-            out.low = adopt(std::move(b.low), i64);
-            out.close = adopt(std::move(b.close), i64);
-            out.volume = adopt(std::move(b.volume), i64);
-        } else {
-            out.open = scaled(b.open, scale.price_decimals);
-            out.high = scaled(b.high, scale.price_decimals);
-            out.low = scaled(b.low, scale.price_decimals);
-            out.close = scaled(b.close, scale.price_decimals);
-            out.volume = scaled(b.volume, scale.volume_decimals);
+    Bars(SharedColumns c, Scale s, bool exact_values, std::string sym, Duration tf)
+        : cols(std::move(c)), scale(s), exact(exact_values), symbol(std::move(sym)), timeframe_length(tf) {}
+
+    const py::object& column(Column c) const {
+        auto& a = arrays[c];
+        if (!a) {
+            const auto col = cols->col[c];
+            if (c == ts_col) a = adopt(cols, col, ns_dtype());
+            else if (exact) a = adopt(cols, col, i64_dtype());
+            else a = scaled(col, c == volume_col ? scale.volume_decimals : scale.price_decimals);
         }
-        return out;
+        return a;
     }
-    py::ssize_t size() const { return ts.size(); }
+    py::ssize_t size() const { return static_cast<py::ssize_t>(cols->size()); }
+    std::string timeframe() const { return format_timeframe(timeframe_length); }
 
     py::object to_pandas() const {
         auto pd = py::module_::import("pandas");
-        py::dict cols;
-        cols["open"] = open, cols["high"] = high, cols["low"] = low, cols["close"] = close, cols["volume"] = volume;
-        auto index = pd.attr("DatetimeIndex")(ts, py::arg("name") = "ts").attr("tz_localize")("UTC");
-        return pd.attr("DataFrame")(cols, py::arg("index") = index, py::arg("copy") = false);
+        py::dict frame;
+        frame["open"] = column(open_col), frame["high"] = column(high_col), frame["low"] = column(low_col);
+        frame["close"] = column(close_col), frame["volume"] = column(volume_col);
+        auto index = pd.attr("DatetimeIndex")(column(ts_col), py::arg("name") = "ts").attr("tz_localize")("UTC");
+        return pd.attr("DataFrame")(frame, py::arg("index") = index, py::arg("copy") = false);
     }
     py::object to_numpy() const {
         auto np = py::module_::import("numpy");
@@ -232,7 +328,8 @@ struct Bars {
         fields.append(py::make_tuple("ts", "M8[ns]"));
         for (const char* name : {"open", "high", "low", "close", "volume"}) fields.append(py::make_tuple(name, value));
         py::object out = np.attr("empty")(size(), py::arg("dtype") = np.attr("dtype")(fields));
-        out["ts"] = ts, out["open"] = open, out["high"] = high, out["low"] = low, out["close"] = close, out["volume"] = volume;
+        out["ts"] = column(ts_col), out["open"] = column(open_col), out["high"] = column(high_col);
+        out["low"] = column(low_col), out["close"] = column(close_col), out["volume"] = column(volume_col);
         return out;
     }
 };
@@ -276,7 +373,8 @@ Bars store_query(const Store& store, const std::string& symbol, py::handle timef
         series = resolve(store, symbol, q.timeframe);
         bars = query(store, series.key, q);
     }
-    return Bars::make(std::move(bars), series.scale, exact, symbol, q.timeframe.value_or(series.key.base));
+    return Bars(std::make_shared<const Columns>(std::move(bars)), series.scale, exact, symbol,
+                q.timeframe.value_or(series.key.base));
 }
 
 py::list store_ingest(Store& store, py::handle paths, std::optional<std::string> symbol, py::handle timeframe,
@@ -377,7 +475,20 @@ struct PyReader {
     std::uint64_t resolved_version = 0;
     std::map<std::pair<std::string, std::int64_t>, SeriesInfo> resolved;
 
+    /// The last few timeframe arguments (str or timedelta: immutable, so the same object means
+    /// the same length) and their lengths: a backtest passes the same constants every step.
+    std::array<std::pair<py::object, Duration>, 4> timeframes;
+    std::size_t next_timeframe = 0;
+
     PyReader(const Store& s, ReaderOptions opts) : store(&s), reader(s, std::move(opts)) {}
+
+    Duration timeframe(py::handle obj) {
+        for (const auto& [seen, length] : timeframes)
+            if (seen.ptr() == obj.ptr()) return length;
+        const auto length = to_timeframe(obj);
+        timeframes[next_timeframe++ % timeframes.size()] = {py::reinterpret_borrow<py::object>(obj), length};
+        return length;
+    }
 
     const SeriesInfo& series(const std::string& symbol, std::optional<Duration> tf) {
         const auto version = store->version();
@@ -408,6 +519,9 @@ py::dict stats_dict(const ReaderStats& s) {
 PYBIND11_MODULE(barstore, m) {
     m.doc() = "barstore: a memory-mapped on-disk store of OHLCV bars (docs/python.md).";
     m.attr("__version__") = std::string(version());
+    PyDateTime_IMPORT;  // the datetime C API, for to_time
+    if (!PyDateTimeAPI) throw py::error_already_set();
+    if (_import_array() < 0) throw py::error_already_set();  // numpy's C API, for datetime64 scalars
 
     exc_error = make_exception(m, "Error", py::make_tuple(py::handle(PyExc_Exception)),
                                "Base of every barstore error; the message is the library's.");
@@ -442,15 +556,15 @@ PYBIND11_MODULE(barstore, m) {
     py::class_<Bars>(m, "Bars",
                      "Bars of one query: numpy columns, oldest first. ts is datetime64[ns] (bin start, UTC); prices and "
                      "volume are float64, or int64 mantissas with exact=True (value = mantissa / price_scale).")
-        .def_readonly("ts", &Bars::ts)
-        .def_readonly("open", &Bars::open)
-        .def_readonly("high", &Bars::high)
-        .def_readonly("low", &Bars::low)
-        .def_readonly("close", &Bars::close)
-        .def_readonly("volume", &Bars::volume)
+        .def_property_readonly("ts", [](const Bars& b) { return b.column(Bars::ts_col); })
+        .def_property_readonly("open", [](const Bars& b) { return b.column(Bars::open_col); })
+        .def_property_readonly("high", [](const Bars& b) { return b.column(Bars::high_col); })
+        .def_property_readonly("low", [](const Bars& b) { return b.column(Bars::low_col); })
+        .def_property_readonly("close", [](const Bars& b) { return b.column(Bars::close_col); })
+        .def_property_readonly("volume", [](const Bars& b) { return b.column(Bars::volume_col); })
         .def_readonly("exact", &Bars::exact)
         .def_readonly("symbol", &Bars::symbol)
-        .def_readonly("timeframe", &Bars::timeframe)
+        .def_property_readonly("timeframe", &Bars::timeframe)
         .def_property_readonly("price_decimals", [](const Bars& b) { return b.scale.price_decimals; })
         .def_property_readonly("volume_decimals", [](const Bars& b) { return b.scale.volume_decimals; })
         .def_property_readonly("price_scale", [](const Bars& b) { return pow10(b.scale.price_decimals); },
@@ -459,7 +573,7 @@ PYBIND11_MODULE(barstore, m) {
                                "10**volume_decimals: an exact volume is mantissa / volume_scale")
         .def("__len__", &Bars::size)
         .def("__repr__", [](const Bars& b) {
-            return "<barstore.Bars " + b.symbol + " " + b.timeframe + ", " + std::to_string(b.size()) + " bars" +
+            return "<barstore.Bars " + b.symbol + " " + b.timeframe() + ", " + std::to_string(b.size()) + " bars" +
                    (b.exact ? ", exact" : "") + ">";
         })
         .def("to_pandas", &Bars::to_pandas,
@@ -565,13 +679,13 @@ PYBIND11_MODULE(barstore, m) {
              py::arg("spill_dir") = py::none(), py::arg("spill_budget_bytes") = ReaderOptions{}.spill_budget_bytes)
         .def("bars", [](PyReader& r, const std::string& symbol, py::handle timeframe, py::handle n, py::handle as_of,
                         std::optional<std::string> align, bool exact) {
-            const auto tf = to_timeframe(timeframe);
+            const auto tf = r.timeframe(timeframe);
             const auto t = to_time(as_of, "as_of");
             const auto& series = r.series(symbol, tf);
             // Copied: the view is valid only until the next call on the Reader, and N bars are small.
             // The GIL stays held: it is what keeps two Python threads off one Reader.
-            auto bars = r.reader.last_bars(series.key, tf, to_count(n, "n"), t, to_align(align)).to_columns();
-            return Bars::make(std::move(bars), series.scale, exact, symbol, tf);
+            auto bars = std::make_shared<const Columns>(r.reader.last_bars(series.key, tf, to_count(n, "n"), t, to_align(align)));
+            return Bars(std::move(bars), series.scale, exact, symbol, tf);
         }, py::arg("symbol"), py::arg("timeframe"), py::arg("n"), py::arg("as_of"), py::arg("align") = py::none(),
            py::arg("exact") = false,
            "The last n bins of `timeframe` that closed by as_of; equal to Store.query(symbol, timeframe, last=n, "

@@ -105,6 +105,42 @@ def test_zero_copy_int64_columns_and_ts(store):
     assert int(close[0]) == first_close and len(ts) == len(close)
 
 
+@pytest.mark.parametrize("unit", ["m", "s", "ms", "us", "ns"])
+def test_datetime64_units_at_a_bin_close(store, unit):
+    """The numpy units the module converts itself: the 11:55 5m bin closes at exactly 12:00, so
+    as_of=12:00 includes it and one tick of the unit earlier does not. (ps, fs and as reach only
+    days around 1970 in int64, so no bar of the real files can be asked for with them.)"""
+    close = np.datetime64("2022-01-10T12:00", unit)
+    tick = np.timedelta64(1, unit)
+    at = store.query("BTC", timeframe="5m", last=1, as_of=close)
+    before = store.query("BTC", timeframe="5m", last=1, as_of=close - tick)
+    assert at.ts[0] == np.datetime64("2022-01-10T11:55", "ns"), unit
+    assert before.ts[0] == np.datetime64("2022-01-10T11:50", "ns"), unit
+
+
+def test_datetime64_calendar_units(store):
+    """Days, weeks, months and years (numpy's calendar; months and years go through numpy)."""
+    for t, last in [(np.datetime64("2022-01-10"), "2022-01-09T23:00"), (np.datetime64("2022-01", "M"), "2021-12-31T23:00"),
+                    (np.datetime64("2022-01-13", "W"), "2022-01-12T23:00"), (np.datetime64("2022", "Y"), "2021-12-31T23:00")]:
+        got = store.query("BTC", timeframe="1h", last=1, as_of=t)
+        assert got.ts[0] == np.datetime64(last, "ns"), repr(t)
+
+
+def test_aware_datetimes_random_offsets(store):
+    """An aware datetime is its UTC instant whatever its offset (seed printed)."""
+    seed = int.from_bytes(os.urandom(4), "little")
+    print("seed", seed)
+    rng = np.random.default_rng(seed)
+    base = dt.datetime(2022, 1, 10, 12, tzinfo=UTC)
+    for _ in range(20):
+        offset = dt.timedelta(minutes=int(rng.integers(-14 * 60, 14 * 60)))
+        local = base.astimezone(dt.timezone(offset))
+        got = store.query("BTC", timeframe="5m", last=1, as_of=local)
+        assert got.ts[0] == np.datetime64("2022-01-10T11:55", "ns"), (local, seed)
+        early = store.query("BTC", timeframe="5m", last=1, as_of=local - dt.timedelta(microseconds=1))
+        assert early.ts[0] == np.datetime64("2022-01-10T11:50", "ns"), (local, seed)
+
+
 def test_time_argument_forms(store):
     pd = pytest.importorskip("pandas")
     want = store.query("BTC", timeframe="5m", last=3, as_of="2022-01-10T12:00:00Z")
