@@ -71,11 +71,11 @@ std::vector<SeriesInfo> find_series(const Store& store, const std::string& symbo
 }
 
 SeriesInfo resolve_series(const Store& store, const std::string& symbol, std::optional<Duration> timeframe) {
-    const auto all = find_series(store, symbol);
-    if (all.size() == 1 || !timeframe) return all.front();
-    for (auto it = all.rbegin(); it != all.rend(); ++it)
-        if (timeframe->count() % it->key.base.count() == 0) return *it;
-    throw InvalidInput("no series of '" + symbol + "' has a base that divides " + format_timeframe(*timeframe));
+    try {
+        return store.resolve(symbol, timeframe);
+    } catch (const NotFound& e) {
+        throw NotFound(std::string(e.what()) + " (barstore ls lists them)");
+    }
 }
 
 std::size_t parse_count(const std::string& text, const char* option) {

@@ -508,6 +508,45 @@ TEST_CASE("1,200 series in one store: list() returns all, each reads back, find(
     CHECK(s.verify().empty());
 }
 
+TEST_CASE("resolve() picks the series a timeframe means, as a naive oracle over the bases does") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    test::TempDir dir;
+    auto s = Store::open(dir.path());
+    const Duration candidates[] = {1s, 1min, 5min, 15min, 1h, 4h, 24h};
+    // Oracle: with one series, it; with no timeframe, the finest; else, of the bases dividing the
+    // timeframe, the largest; none dividing is an error.
+    auto oracle = [](const std::vector<Duration>& bases, std::optional<Duration> tf) -> std::optional<Duration> {
+        if (bases.size() == 1 || !tf) return *std::min_element(bases.begin(), bases.end());
+        std::optional<Duration> best;
+        for (const auto b : bases)
+            if (tf->count() % b.count() == 0 && (!best || b > *best)) best = b;
+        return best;
+    };
+    for (int i = 0; i < 40; ++i) {
+        const std::string sym = "R" + std::to_string(i);
+        std::vector<Duration> bases;
+        for (const auto b : candidates)
+            if (rng() % 3 == 0) bases.push_back(b);
+        if (bases.empty()) bases.push_back(candidates[rng() % std::size(candidates)]);
+        std::vector<SeriesBatch> batches;
+        for (const auto b : bases) batches.push_back(batch(SeriesKey{sym, b}, make_bars(rng, 2, 0, b.count())));
+        s.write(batches);
+        for (const std::optional<Duration> tf : {std::optional<Duration>{}, std::optional<Duration>{90s},
+                                                 std::optional<Duration>{7min}, std::optional<Duration>{30min},
+                                                 std::optional<Duration>{2h}, std::optional<Duration>{48h}}) {
+            CAPTURE(sym);
+            CAPTURE(bases.size());
+            CAPTURE(tf ? tf->count() : 0);
+            const auto want = oracle(bases, tf);
+            if (want) CHECK(s.resolve(sym, tf).key == SeriesKey{sym, *want});
+            else CHECK_THROWS_AS(s.resolve(sym, tf), InvalidInput);
+        }
+    }
+    CHECK_THROWS_AS(s.resolve("NOPE", std::nullopt), barstore::NotFound);
+}
+
 TEST_CASE("unknown series, empty ranges and n = 0 read as empty") {
     std::mt19937_64 rng(17);
     test::TempDir dir;

@@ -209,17 +209,6 @@ std::vector<std::string> to_strings(py::handle obj) {
     return obj.cast<std::vector<std::string>>();
 }
 
-/// The series a user means by SYMBOL, as the CLI resolves it (cli/cli.cpp resolve_series): the
-/// only one, or the coarsest base that divides `timeframe`, or the finest.
-SeriesInfo resolve(const Store& store, const std::string& symbol, std::optional<Duration> timeframe) {
-    const auto all = store.find(symbol);
-    if (all.empty()) throw NotFound("no series '" + symbol + "' in " + store.path().string());
-    if (all.size() == 1 || !timeframe) return all.front();
-    for (auto it = all.rbegin(); it != all.rend(); ++it)
-        if (timeframe->count() % it->key.base.count() == 0) return *it;
-    throw InvalidInput("no series of '" + symbol + "' has a base that divides " + format_timeframe(*timeframe));
-}
-
 // ---- results ------------------------------------------------------------------------------------
 
 py::object datetime64_ns(Timestamp t) {
@@ -370,7 +359,7 @@ Bars store_query(const Store& store, const std::string& symbol, py::handle timef
     BarColumns bars;
     {
         py::gil_scoped_release unlocked;
-        series = resolve(store, symbol, q.timeframe);
+        series = store.resolve(symbol, q.timeframe);
         bars = query(store, series.key, q);
     }
     return Bars(std::make_shared<const Columns>(std::move(bars)), series.scale, exact, symbol,
@@ -440,7 +429,7 @@ py::list store_prewarm(Store& store, py::handle symbols, py::handle timeframes, 
             py::gil_scoped_release unlocked;
             for (const auto& symbol : names)
                 for (const auto tf : tfs) {
-                    const auto series = resolve(store, symbol, tf);
+                    const auto series = store.resolve(symbol, tf);
                     const AggregateSpec spec{tf, align.value_or(series.session.is_24x7() ? Alignment::utc : Alignment::session)};
                     (void)resample(BarColumns{}, series.key.base, spec.timeframe, spec.align, series.session);
                     auto it = plans.begin();
@@ -495,7 +484,7 @@ struct PyReader {
         if (version != resolved_version) resolved.clear(), resolved_version = version;
         const auto k = std::make_pair(symbol, tf ? tf->count() : std::int64_t{0});
         auto it = resolved.find(k);
-        if (it == resolved.end()) it = resolved.emplace(k, resolve(*store, symbol, tf)).first;
+        if (it == resolved.end()) it = resolved.emplace(k, store->resolve(symbol, tf)).first;
         return it->second;
     }
 };
@@ -608,7 +597,7 @@ PYBIND11_MODULE(barstore, m) {
             return out;
         }, "Every series in the store, as dicts (symbol, timeframe, rows, first, last, ...).")
         .def("info", [](const Store& s, const std::string& symbol, py::handle timeframe) {
-            const auto series = resolve(s, symbol, to_opt_timeframe(timeframe));
+            const auto series = s.resolve(symbol, to_opt_timeframe(timeframe));
             const auto info = s.info(series.key);
             if (!info) throw NotFound("no series '" + symbol + "' in " + s.path().string());
             py::dict d = series_dict(*info, true);

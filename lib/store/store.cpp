@@ -703,6 +703,15 @@ std::vector<SeriesInfo> Store::find(std::string_view symbol) const {
     return out;
 }
 
+SeriesInfo Store::resolve(std::string_view symbol, std::optional<Duration> timeframe) const {
+    const auto all = find(symbol);
+    if (all.empty()) throw NotFound("no series '" + std::string(symbol) + "' in " + path().string());
+    if (all.size() == 1 || !timeframe) return all.front();
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+        if (timeframe->count() % it->key.base.count() == 0) return *it;
+    throw InvalidInput("no series of '" + std::string(symbol) + "' has a base that divides " + format_timeframe(*timeframe));
+}
+
 void Store::scan(const SeriesKey& key, Timestamp from, Timestamp to, ScanFn fn) const {
     const i64 lo = from.time_since_epoch().count(), hi = to.time_since_epoch().count();
     if (lo >= hi) return;

@@ -10,7 +10,7 @@ shift 2
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 [ -f "$lib" ] || bad "$lib was not built"
-listed=$(for tu in "$@"; do sed -n 's|^#include "barstore/\(.*\)"$|\1|p' "$tu" | head -1; done | sort -u)
+listed=$(for tu in "$@"; do sed -n 's|^#include "barstore/\(.*\)"$|\1|p;T;q' "$tu"; done | sort -u)
 # version.hpp is generated from version.hpp.in into the build's include folder.
 in_dir=$(cd "$src_inc/barstore" && { ls *.hpp; ls *.hpp.in | sed 's/\.in$//'; } | sort -u)
 [ "$listed" = "$in_dir" ] ||

@@ -237,6 +237,11 @@ public:
     std::optional<SeriesInfo> info_fast(const SeriesKey& key) const;
     /// Every series with this symbol, finest base first.
     std::vector<SeriesInfo> find(std::string_view symbol) const;
+    /// The series a user means by `symbol` when asking for `timeframe` (the CLI, the Python
+    /// module and engines resolve alike): the only one; with no timeframe, the finest; else the
+    /// coarsest whose base divides the timeframe (fewest base bars to fold). Throws NotFound
+    /// (no series of that symbol) or InvalidInput (no base divides the timeframe).
+    SeriesInfo resolve(std::string_view symbol, std::optional<Duration> timeframe) const;
 
     /// Bars with ts in [from, to). Empty if the series is unknown. The result is owned.
     /// Throws CorruptData naming the chunk.
