@@ -368,6 +368,35 @@ TEST_CASE("a forward-stepping backtest reads the store about once per lookahead_
     CHECK(check_one(r, w, "BTC", 5 * kMin, 200, t0 + steps * kMin, true) == "");
 }
 
+TEST_CASE("a backtest run again from its start with the same Reader reads the store as seldom as the first run") {
+    // Asked only for aggregates, after a jump back the raw window they fold from lay wholly
+    // after the clock: every step then read the store for its bars (~1 read per step, 20x slower).
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    World w(seed, 16);
+    ReaderOptions o;
+    o.lookahead_bars = 500;
+    o.history_bars = 1000;
+    Reader r(w.store, o);
+    const SeriesKey& btc = w.keys.at("BTC");
+    const int steps = 6000;
+    const i64 t0 = w.lo + 10 * kDay;
+    auto run = [&] {
+        const u64 reads_before = r.stats().store_reads;
+        for (int i = 0; i < steps; ++i)
+            for (const i64 tf : {5 * kMin, kHour}) REQUIRE(r.last_bars(btc, Duration{tf}, 200, at(t0 + i * kMin)).size() == 200);
+        return r.stats().store_reads - reads_before;
+    };
+    const u64 first = run();
+    const u64 again = run();
+    CAPTURE(first);
+    CAPTURE(again);
+    CHECK(first <= 4 + steps / 500 + 2);
+    CHECK(again <= first + 4);
+    CHECK(check_one(r, w, "BTC", 5 * kMin, 200, t0 + steps * kMin, true) == "");
+    CHECK(check_one(r, w, "BTC", kHour, 200, t0 + 100 * kMin, true) == "");
+}
+
 TEST_CASE("windows are counted in bars, per timeframe: mixed timeframes of one symbol never trim each other") {
     const auto seed = test::seed();
     CAPTURE(seed);

@@ -108,7 +108,10 @@ bool serve_raw(Source& src, const SeriesKey& key, Entry& e, i64 hi, std::size_t 
 }
 
 void reach_raw(Source& src, const SeriesKey& key, Entry& raw, i64 lo, i64 hi) {
-    if (!raw.built) reset_raw(raw, lo);
+    // A window wholly after [lo, hi) (the caller stepped back before it) serves neither this
+    // call nor, stepping on from here, the next ones: the caller would read the store for every
+    // step until the clock caught up with it. Start it afresh at lo; it reads ahead from there.
+    if (!raw.built || hi <= raw.from) reset_raw(raw, lo);
     if (raw.to < hi) {
         if (span_bars(raw.to, hi, raw.base_ns) > keep_of(src, raw) + src.opts->lookahead_bars) reset_raw(raw, hi);
         fill_forward(src, key, raw, hi);
