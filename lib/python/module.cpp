@@ -1,6 +1,6 @@
 // lib/python/module.cpp: the `barstore` Python module (pybind11). Thin like the CLI: it converts
 // arguments and results and maps errors; every behaviour lives once, in the library.
-// Invariant it guards: int64 columns and ts reach numpy without a copy (a capsule owns the vector).
+// Invariant it guards: int64 columns and ts reach numpy without a copy (a capsule holds the columns).
 //
 // Speed: a backtest calls Reader.bars once per step, so its fixed cost is what a user feels
 // (issue 14: <= 3 us). The common argument types are read through the C APIs of datetime and
