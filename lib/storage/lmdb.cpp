@@ -9,6 +9,7 @@
 #include <stdio.h>  // renameat2
 #include <pthread.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -193,6 +194,24 @@ bool frozen(const std::filesystem::path& file) {
     return ::stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
 }
 
+namespace {
+
+/// Whether `size_bytes` of address space can be reserved now. Asked before mdb_env_open: an open
+/// that fails on its map has already initialised lock.mdb, with transaction id 0, and only an
+/// open that succeeds copies the last commit's id into it. A process that attached to lock.mdb
+/// meanwhile then begins writes from id 0 (seen under TSan with a reader opening beside a
+/// writer; Txn refuses them, "a write would start from an older commit"). Probing first keeps
+/// LMDB's open from failing for lack of address space, but for a race with another mapping.
+bool address_space_fits(std::uint64_t size_bytes) {
+    if (size_bytes == 0) return true;
+    void* p = ::mmap(nullptr, size_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return false;
+    ::munmap(p, size_bytes);
+    return true;
+}
+
+}  // namespace
+
 Env::Env(const std::filesystem::path& dir, const EnvOptions& opts)
     : path_(dir), read_only_(opts.read_only), snapshot_(is_snapshot_file(dir)) {
     data_path_ = snapshot_ ? dir : dir / "data.mdb";
@@ -240,11 +259,13 @@ Env::Env(const std::filesystem::path& dir, const EnvOptions& opts)
     // hold several Store objects and read from any thread.
     const unsigned flags = MDB_NOTLS | lock_flags | (read_only_ ? MDB_RDONLY : 0u);
     for (std::uint64_t map_bytes = opts.map_size_bytes;; map_bytes /= 4) {
+        const bool last_try = map_bytes / 4 < floor_bytes;
+        if (!last_try && !address_space_fits(map_bytes)) continue;
         // Read-only environments take the size the writer recorded, unless that did not fit.
         const bool set_size = !read_only_ || map_bytes != opts.map_size_bytes;
         const int rc = open_mdb(set_size ? map_bytes : 0, flags, opts.max_readers);
         if (rc == MDB_SUCCESS) break;
-        if (map_bytes / 4 < floor_bytes) throw_mdb(rc, path_, "mdb_env_open");
+        if (last_try) throw_mdb(rc, path_, "mdb_env_open");
     }
     try {
         int fd = -1;
