@@ -1,4 +1,5 @@
-// lib/python/module.cpp: the `barstore` Python module (pybind11). Thin like the CLI: it converts
+// lib/python/module.cpp: `barstore._core`, the compiled part of the `barstore` Python package
+// (pybind11; barstore/__init__.py re-exports it). Thin like the CLI: it converts
 // arguments and results and maps errors; every behaviour lives once, in the library.
 // Invariant it guards: int64 columns and ts reach numpy without a copy (a capsule holds the columns).
 //
@@ -49,7 +50,7 @@ PyObject* exc_io_error = nullptr;
 
 /// A Python exception class barstore.NAME deriving from `bases`, added to the module.
 PyObject* make_exception(py::module_& m, const char* name, py::tuple bases, const char* doc) {
-    const std::string qualified = std::string("barstore.") + name;
+    const std::string qualified = std::string("barstore.") + name;  // re-exported there: pickles by that name
     PyObject* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases.ptr(), nullptr);
     if (!type) throw py::error_already_set();
     m.add_object(name, py::handle(type));  // add_object steals nothing: it increfs
@@ -503,9 +504,16 @@ py::dict stats_dict(const ReaderStats& s) {
     return d;
 }
 
+py::dict copy_dict(const CopyInfo& info) {
+    py::dict d;
+    d["source_bytes"] = info.source_bytes;
+    d["copy_bytes"] = info.copy_bytes;
+    return d;
+}
+
 }  // namespace
 
-PYBIND11_MODULE(barstore, m) {
+PYBIND11_MODULE(_core, m) {
     m.doc() = "barstore: a memory-mapped on-disk store of OHLCV bars (docs/python.md).";
     m.attr("__version__") = std::string(version());
     PyDateTime_IMPORT;  // the datetime C API, for to_time
@@ -647,7 +655,29 @@ PYBIND11_MODULE(barstore, m) {
         .def("prewarm", &store_prewarm, py::arg("symbols"), py::arg("timeframes"), py::arg("align") = py::none(),
              py::arg("threads") = 0,
              "Computes aggregates once and stores them, as `barstore prewarm` does; returns a dict per aggregate "
-             "(built False: it was current).");
+             "(built False: it was current).")
+        .def("snapshot", [](const Store& s, const std::filesystem::path& file) {
+            CopyInfo info;
+            {
+                py::gil_scoped_release unlocked;
+                info = s.snapshot_to(file);
+            }
+            return copy_dict(info);
+        }, py::arg("file"),
+           "Writes a read-only one-file copy of the store as of its newest commit to the new file `file`, as "
+           "`barstore snapshot` does (docs/deploy.md); Store(file, read_only=True) opens it on any machine. "
+           "Returns {'source_bytes', 'copy_bytes'}. Raises InvalidInput (`file` exists), StorageFull, IoError.")
+        .def("compact", [](const Store& s, const std::filesystem::path& dir) {
+            CopyInfo info;
+            {
+                py::gil_scoped_release unlocked;
+                info = s.compact_to(dir);
+            }
+            return copy_dict(info);
+        }, py::arg("dir"),
+           "Writes a compacted copy of the store into the new or empty directory `dir`, as `barstore compact` "
+           "does. Returns {'source_bytes', 'copy_bytes'}.")
+        .def_property_readonly("is_snapshot", &Store::is_snapshot, "Whether this Store was opened from a snapshot file.");
 
     py::class_<PyReader>(m, "Reader",
                          "The resident cache for a backtest (docs/cache.md): the last N closed bars as of t, from "
@@ -688,6 +718,8 @@ PYBIND11_MODULE(barstore, m) {
             return py::float_(static_cast<double>(*price) / std::pow(10.0, series.scale.price_decimals));
         }, py::arg("symbol"), py::arg("as_of"), py::arg("exact") = false,
            "Close of the last base bar that ended by as_of, or None.")
+        .def_property_readonly("store", [](const PyReader& r) { return py::cast(r.store, py::return_value_policy::reference); },
+                               "The Store this Reader reads (for its list() and info()).")
         .def("stats", [](const PyReader& r) { return stats_dict(r.reader.stats()); }, "Every counter of the Reader, as a dict.")
         .def("clear", [](PyReader& r) { r.reader.clear(); }, "Evicts every resident entry; counters are kept.");
 }
