@@ -361,6 +361,38 @@ def test_pandas_imported_only_when_asked(db):
     subprocess.run([sys.executable, "-c", code, str(db)], check=True)
 
 
+def test_snapshot_and_compact_equal_the_clis(db, store, tmp_path):
+    """Store.snapshot and Store.compact against the CLI's own snapshot of the same store: every
+    series' query output equal; a snapshot opens read-only; neither writes over anything."""
+    info = store.snapshot(tmp_path / "py.snapshot")
+    assert info["copy_bytes"] == (tmp_path / "py.snapshot").stat().st_size > 0 and info["source_bytes"] > 0
+    cli("snapshot", "--db", db, "--out", tmp_path / "cli.snapshot")
+    assert store.compact(tmp_path / "compacted")["copy_bytes"] > 0
+    for symbol in ("BTC", "SPY"):
+        want = cli("query", "--db", tmp_path / "cli.snapshot", symbol, "--timeframe", "1h", "--format", "csv").stdout
+        for copy in ("py.snapshot", "compacted"):
+            assert cli("query", "--db", tmp_path / copy, symbol, "--timeframe", "1h", "--format", "csv").stdout == want
+    snap = barstore.Store(tmp_path / "py.snapshot", read_only=True)
+    assert snap.is_snapshot and not store.is_snapshot
+    assert barstore.Reader(snap).store is snap
+    with pytest.raises(barstore.InvalidInput):
+        store.snapshot(tmp_path / "py.snapshot")
+    with pytest.raises(barstore.InvalidInput):
+        store.compact(tmp_path / "compacted")
+    with pytest.raises(barstore.InvalidInput):
+        snap.ingest(BTC_CSV, symbol="X")
+
+
+def test_package_names():
+    """Classes and errors carry the package's name (reprs, pickles), and `import barstore` leaves
+    Dask unimported."""
+    import pickle
+    assert barstore.Store.__module__ == "barstore" and barstore.Reader.__module__ == "barstore"
+    assert pickle.loads(pickle.dumps(barstore.NotFound("x"))).__class__ is barstore.NotFound
+    code = "import sys, barstore; assert 'dask' not in sys.modules and 'distributed' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_docstrings():
     assert "as_of" in barstore.Store.query.__doc__ and "exact" in barstore.Store.query.__doc__
     assert barstore.Reader.bars.__doc__ and barstore.Bars.to_pandas.__doc__
