@@ -27,7 +27,7 @@ def strategy(reader, symbol, fast=10, slow=50, timeframe="15m"):
         if price is not None:
             last = price
         if len(closes) == window:
-            want = closes[-fast:].mean() > closes[-slow:].mean()
+            want = closes[-fast:].sum() / fast > closes[-slow:].sum() / slow  # means; .sum() costs half of .mean()
             if want and not held:
                 trades += 1
             held = want

@@ -19,6 +19,7 @@ From the command line (Dask's progress bar on a terminal):
         --grid fast=5..50:5,slow=50..200:25 --symbols BTC,SPY [--workers N] [--scheduler tcp://HOST:8786]
 """
 import argparse
+import contextlib
 import hashlib
 import itertools
 import os
@@ -235,7 +236,7 @@ def sweep(snapshot, strategy, params, symbols, *, client=None, scheduler=None, w
     client: a distributed.Client to use; else `scheduler` ('tcp://HOST:8786') to connect to;
     else a LocalCluster of `workers` processes (default: one per core), one thread each, closed
     at the end. reader_options: keyword arguments of barstore.Reader for each task's Reader.
-    progress: show Dask's progress bar (a terminal).
+    progress: show Dask's progress bar on stderr (for a terminal).
     A strategy that raises fails the sweep with TaskFailed naming the symbol and parameters."""
     import pandas as pd
     from distributed import Client, LocalCluster, wait
@@ -269,7 +270,9 @@ def sweep(snapshot, strategy, params, symbols, *, client=None, scheduler=None, w
                              [s for s, _ in tasks], [p for _, p in tasks], [reader_options] * len(tasks),
                              key=[f"barstore-sweep-{run}-{i}" for i in range(len(tasks))], pure=False)
         if progress:
-            progress_bar(futures)
+            # Dask's console bar writes to stdout, where the CLI's CSV goes: it belongs on stderr.
+            with contextlib.redirect_stdout(sys.stderr):
+                progress_bar(futures, multi=False)
         else:
             wait(futures)
         results = client.gather(futures)
