@@ -141,12 +141,13 @@ Timestamp to_time(py::handle obj, const char* what) {
     } else if (PyDateTime_Check(o)) {
         // A subclass is pandas.Timestamp (or pandas.NaT, whose .value INT64_MIN the range check
         // refuses) when it has .value; the type check spares a Timestamp the attribute probe.
-        PyObject* pd_timestamp = PyDateTime_CheckExact(o) ? nullptr : pandas_timestamp_type();
-        if (!PyDateTime_CheckExact(o) &&
-            ((pd_timestamp && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(pd_timestamp))) || py::hasattr(obj, "value")))
-            ns = obj.attr("value").cast<std::int64_t>();
-        else
-            ns = datetime_ns(o);
+        bool has_value = false;
+        if (!PyDateTime_CheckExact(o)) {
+            PyObject* pd_timestamp = pandas_timestamp_type();
+            has_value = (pd_timestamp && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(pd_timestamp))) ||
+                        py::hasattr(obj, "value");
+        }
+        ns = has_value ? static_cast<i128>(obj.attr("value").cast<std::int64_t>()) : datetime_ns(o);
     } else if (PyDate_Check(o)) {
         using namespace std::chrono;
         const auto day = sys_days{year{PyDateTime_GET_YEAR(o)} / PyDateTime_GET_MONTH(o) / PyDateTime_GET_DAY(o)};
