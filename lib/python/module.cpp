@@ -505,7 +505,15 @@ py::dict stats_dict(const ReaderStats& s) {
     return d;
 }
 
-py::dict copy_dict(const CopyInfo& info) {
+/// Runs a compact_to or snapshot_to call without the GIL (it copies the whole store) and returns
+/// what it wrote as a dict.
+template <class Copy>
+py::dict copy_unlocked(Copy&& copy) {
+    CopyInfo info;
+    {
+        py::gil_scoped_release unlocked;
+        info = copy();
+    }
     py::dict d;
     d["source_bytes"] = info.source_bytes;
     d["copy_bytes"] = info.copy_bytes;
@@ -658,23 +666,13 @@ PYBIND11_MODULE(_core, m) {
              "Computes aggregates once and stores them, as `barstore prewarm` does; returns a dict per aggregate "
              "(built False: it was current).")
         .def("snapshot", [](const Store& s, const std::filesystem::path& file) {
-            CopyInfo info;
-            {
-                py::gil_scoped_release unlocked;
-                info = s.snapshot_to(file);
-            }
-            return copy_dict(info);
+            return copy_unlocked([&] { return s.snapshot_to(file); });
         }, py::arg("file"),
            "Writes a read-only one-file copy of the store as of its newest commit to the new file `file`, as "
            "`barstore snapshot` does (docs/deploy.md); Store(file, read_only=True) opens it on any machine. "
            "Returns {'source_bytes', 'copy_bytes'}. Raises InvalidInput (`file` exists), StorageFull, IoError.")
         .def("compact", [](const Store& s, const std::filesystem::path& dir) {
-            CopyInfo info;
-            {
-                py::gil_scoped_release unlocked;
-                info = s.compact_to(dir);
-            }
-            return copy_dict(info);
+            return copy_unlocked([&] { return s.compact_to(dir); });
         }, py::arg("dir"),
            "Writes a compacted copy of the store into the new or empty directory `dir`, as `barstore compact` "
            "does. Returns {'source_bytes', 'copy_bytes'}.")
