@@ -29,6 +29,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 MA_CROSS = REPO / "docs" / "examples" / "python" / "ma_cross.py"
 
@@ -46,7 +48,6 @@ class PandasReader:
     reference design, so the baseline's stepping is not handicapped."""
 
     def __init__(self, csv_path, symbol, timeframes):
-        import numpy as np
         import pandas as pd
         # round_trip: correctly rounded doubles, the same as barstore's, so results are equal.
         df = pd.read_csv(csv_path, index_col="ts", parse_dates=["ts"], float_precision="round_trip")
@@ -66,13 +67,11 @@ class PandasReader:
         return self._info
 
     def bars(self, symbol, timeframe, n, as_of):
-        import numpy as np
         ends, closes = self.frames[timeframe]
         k = int(np.searchsorted(ends, as_of, side="right"))  # bins closed by as_of
         return _Bars(closes[max(0, k - n):k])
 
     def last_price(self, symbol, as_of):
-        import numpy as np
         k = int(np.searchsorted(self.minute_ends, as_of, side="right"))
         return float(self.minute_closes[k - 1]) if k else None
 
@@ -152,7 +151,6 @@ def main():
     import barstore
     import barstore.dask as bd
     import distributed
-    import numpy as np
 
     years = 0.25 if args.quick else args.years
     grid = bd.grid(fast=[5, 10], slow=[50, 100]) if args.quick else bd.grid(fast=[5, 10, 15, 20], slow=[50, 100, 150, 200])

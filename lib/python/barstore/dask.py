@@ -91,11 +91,26 @@ def _result_columns(value, params):
 
 # ---- strategies given as files ---------------------------------------------------------------
 
-_compiled = {}  # digest of a StrategyFile's source and name, or of a pickle -> function, per process
+_compiled = {}  # _ShippedStrategy.key -> function, per process
 _compiled_lock = threading.Lock()
 
 
-class StrategyFile:
+class _ShippedStrategy:
+    """A strategy that travels to the workers as bytes (self.key names them) and is turned back
+    into a function once per worker process (self._load), then kept in _compiled."""
+
+    def function(self):
+        with _compiled_lock:
+            fn = _compiled.get(self.key)
+            if fn is None:
+                fn = _compiled[self.key] = self._load()
+            return fn
+
+    def __call__(self, reader, symbol, **params):
+        return self.function()(reader, symbol, **params)
+
+
+class StrategyFile(_ShippedStrategy):
     """A strategy function defined in a Python file, for a cluster whose workers lack the file.
 
     The source travels with each task (a few KB) and is compiled once per worker process, so the
@@ -106,30 +121,22 @@ class StrategyFile:
         self.path = str(path)
         self.name = name
         self.source = Path(path).read_text()
-        self.digest = hashlib.sha256(self.source.encode()).hexdigest()
+        self.key = hashlib.sha256(self.source.encode()).hexdigest() + ":" + name
         self.function()
 
-    def function(self):
-        key = self.digest + ":" + self.name
-        with _compiled_lock:
-            fn = _compiled.get(key)
-            if fn is None:
-                namespace = {"__name__": "barstore_strategy", "__file__": self.path}
-                exec(compile(self.source, self.path, "exec"), namespace)
-                fn = namespace.get(self.name)
-                if not callable(fn):
-                    raise ValueError(f"{self.path}: defines no function {self.name}(reader, symbol, **params)")
-                _compiled[key] = fn
-            return fn
-
-    def __call__(self, reader, symbol, **params):
-        return self.function()(reader, symbol, **params)
+    def _load(self):
+        namespace = {"__name__": "barstore_strategy", "__file__": self.path}
+        exec(compile(self.source, self.path, "exec"), namespace)
+        fn = namespace.get(self.name)
+        if not callable(fn):
+            raise ValueError(f"{self.path}: defines no function {self.name}(reader, symbol, **params)")
+        return fn
 
     def __repr__(self):
         return f"StrategyFile({self.path!r}, {self.name!r})"
 
 
-class _PickledStrategy:
+class _PickledStrategy(_ShippedStrategy):
     """A strategy function pickled here with cloudpickle and unpickled once per worker process.
 
     Dask pickles task arguments with pickle first, which sends a function by its module's name; a
@@ -147,19 +154,11 @@ class _PickledStrategy:
         finally:
             if by_value:
                 cloudpickle.unregister_pickle_by_value(module)
-        self.digest = hashlib.sha256(self.payload).hexdigest()
-        self.name = getattr(fn, "__qualname__", repr(fn))
+        self.key = hashlib.sha256(self.payload).hexdigest()
 
-    def function(self):
+    def _load(self):
         import cloudpickle
-        with _compiled_lock:
-            fn = _compiled.get(self.digest)
-            if fn is None:
-                fn = _compiled[self.digest] = cloudpickle.loads(self.payload)
-            return fn
-
-    def __call__(self, reader, symbol, **params):
-        return self.function()(reader, symbol, **params)
+        return cloudpickle.loads(self.payload)
 
 
 def _installed(module):
@@ -250,7 +249,7 @@ def sweep(snapshot, strategy, params, symbols, *, client=None, scheduler=None, w
     if not os.path.exists(snapshot):  # here at least: workers on other machines are checked by opening
         raise FileNotFoundError(f"sweep: no snapshot at {snapshot}")
     reader_options = dict(reader_options or {})
-    if not isinstance(strategy, StrategyFile):
+    if not isinstance(strategy, _ShippedStrategy):
         strategy = _PickledStrategy(strategy)
 
     owned = []  # what this call started, closed at the end
