@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <string>
 
@@ -40,18 +41,17 @@ constexpr std::size_t kMaxVarintBytes = 10;
 /// Covers everything but the checksum field itself.
 u64 checksum_of(std::span<const std::byte> chunk) { return checksum_without_field(chunk, kChecksumAt); }
 
-struct Contexts {
-    ZSTD_CCtx* c = ZSTD_createCCtx();
-    ZSTD_DCtx* d = ZSTD_createDCtx();
-    ~Contexts() {
-        ZSTD_freeCCtx(c);
-        ZSTD_freeDCtx(d);
-    }
-};
-// One context per thread: creating them per chunk costs more than compressing a small chunk.
-Contexts& contexts() {
-    thread_local Contexts ctx;
-    return ctx;
+// One context of each kind per thread, made on first use: creating one per chunk costs more
+// than compressing a small chunk, and a thread that only decodes never pays for a compressor.
+ZSTD_CCtx* compression_context() {
+    thread_local const std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+    if (!ctx) throw Error(Errc::internal, "zstd: cannot create a compression context");
+    return ctx.get();
+}
+ZSTD_DCtx* decompression_context() {
+    thread_local const std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    if (!ctx) throw Error(Errc::internal, "zstd: cannot create a decompression context");
+    return ctx.get();
 }
 
 u64 magnitude(i64 r) { return r < 0 ? 0 - static_cast<u64>(r) : static_cast<u64>(r); }
@@ -135,7 +135,7 @@ std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std:
     std::vector<i64> r;
     std::vector<u64> q(n);
     std::vector<std::byte> packed;
-    auto& ctx = contexts();
+    ZSTD_CCtx* const cctx = compression_context();
     for (std::size_t c = 0; c < kColumns; ++c) {
         auto& d = h.columns[c];
         d.transform = opts.transforms[c];
@@ -177,7 +177,7 @@ std::vector<std::byte> encode_chunk(const BarColumns& b, std::size_t first, std:
         const std::size_t pos = out.size();
         out.resize(pos + ZSTD_compressBound(packed.size()));
         const std::size_t z = !opts.zstd ? packed.size()
-                              : ZSTD_compressCCtx(ctx.c, out.data() + pos, out.size() - pos, packed.data(),
+                              : ZSTD_compressCCtx(cctx, out.data() + pos, out.size() - pos, packed.data(),
                                                   packed.size(), opts.zstd_level);
         if (ZSTD_isError(z)) throw Error(Errc::internal, std::string("zstd: ") + ZSTD_getErrorName(z));
         // Tiny or incompressible columns are stored as is: a zstd frame costs more than it saves.
@@ -291,7 +291,7 @@ void decode_chunk(std::span<const std::byte> chunk, BarColumns& out) {
     auto& q = scratch.q;
     auto& packed = scratch.packed;
     q.resize(n);
-    auto& ctx = contexts();
+    ZSTD_DCtx* const dctx = decompression_context();
     const std::byte* src = chunk.data() + kHeaderBytes;
     for (std::size_t c = 0; c < kColumns; ++c) {
         const auto& d = h.columns[c];
@@ -299,7 +299,7 @@ void decode_chunk(std::span<const std::byte> chunk, BarColumns& out) {
         src += d.stored_bytes;
         if (d.compression == Compression::zstd) {
             packed.resize(d.packed_bytes);
-            const std::size_t z = ZSTD_decompressDCtx(ctx.d, packed.data(), packed.size(), bytes.data(), bytes.size());
+            const std::size_t z = ZSTD_decompressDCtx(dctx, packed.data(), packed.size(), bytes.data(), bytes.size());
             if (ZSTD_isError(z) || z != d.packed_bytes) corrupt("zstd: column " + std::to_string(c));
             bytes = std::span<const std::byte>(packed.data(), d.packed_bytes);
         }
