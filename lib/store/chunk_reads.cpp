@@ -60,24 +60,46 @@ void scan(storage::ChunkCursor& cur, i64 lo, i64 hi, const std::string& name, Sc
     }
 }
 
-BarColumns read_last(storage::ChunkCursor& cur, std::size_t n, i64 hi, const std::string& name) {
-    BarColumns out;
-    std::vector<BarColumns> parts;  // newest first
-    std::size_t have = 0;
+void scan_last(storage::ChunkCursor& cur, i64 hi, const std::string& name, ScanFn fn) {
+    // Its own buffer, not scan()'s: reused across calls, so a last-N read in a fresh process
+    // faults its pages in once, not once per chunk.
+    thread_local BarColumns piece;
     // From the last chunk starting before hi (hi - 1 cannot wrap): a chunk starting at or after
     // it holds nothing we want.
-    for (bool ok = cur.seek_floor(hi - 1); ok && have < n; ok = cur.prev()) {
-        BarColumns c;
-        decode(cur.value(), name, cur.first_ts(), c);
-        const auto end = static_cast<std::size_t>(std::lower_bound(c.ts.begin(), c.ts.end(), hi) - c.ts.begin());
-        const std::size_t take = std::min(end, n - have);
-        BarColumns piece;
-        piece.append(c, end - take, end);
-        have += take;
-        parts.push_back(std::move(piece));
+    for (bool ok = cur.seek_floor(hi - 1); ok; ok = cur.prev()) {
+        piece.clear();
+        decode(cur.value(), name, cur.first_ts(), piece);
+        // Only the newest chunk can hold rows at or after hi; shrinking a vector copies nothing.
+        const auto end = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), hi) - piece.ts.begin());
+        if (end < piece.size())
+            for (auto* col : piece.columns()) col->resize(end);
+        if (!piece.empty() && !fn(piece)) return;
     }
-    out.reserve(have);
-    for (auto it = parts.rbegin(); it != parts.rend(); ++it) out.append(*it, 0, it->size());
+}
+
+BarColumns read_last(storage::ChunkCursor& cur, std::size_t n, i64 hi, std::uint64_t rows_bound, const std::string& name) {
+    // Filled from the back, chunk by chunk as they come newest first, so every row is copied
+    // once, straight from the decode buffer into its place.
+    const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(n, rows_bound));
+    BarColumns out;
+    if (cap == 0) return out;
+    for (auto* col : out.columns()) col->resize(cap);
+    std::size_t have = 0;
+    scan_last(cur, hi, name, [&](const BarColumns& piece) {
+        const std::size_t take = std::min(piece.size(), cap - have);
+        const std::size_t at = cap - have - take, from = piece.size() - take;
+        const auto src = piece.columns();
+        const auto dst = out.columns();
+        for (std::size_t c = 0; c < dst.size(); ++c)
+            std::copy_n(src[c]->begin() + static_cast<std::ptrdiff_t>(from), take,
+                        dst[c]->begin() + static_cast<std::ptrdiff_t>(at));
+        have += take;
+        return have < cap;
+    });
+    // Fewer rows than the bound before hi: move them to the front (only for a short series or a
+    // time near its start).
+    if (have < cap)
+        for (auto* col : out.columns()) col->erase(col->begin(), col->begin() + static_cast<std::ptrdiff_t>(cap - have));
     return out;
 }
 

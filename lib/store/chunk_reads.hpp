@@ -19,8 +19,16 @@ namespace barstore::chunk_reads {
 /// in time order, until fn returns false (Store::scan's contract). lo < hi.
 void scan(storage::ChunkCursor& cur, std::int64_t lo, std::int64_t hi, const std::string& name, ScanFn fn);
 
+/// Calls fn with the rows whose ts is < hi, one chunk at a time, newest chunk first (each piece
+/// in time order), until fn returns false (Store::scan_last's contract). Chunks are decoded into
+/// one per-thread buffer, so a read backwards allocates nothing once it is warm. hi must not be
+/// INT64_MIN.
+void scan_last(storage::ChunkCursor& cur, std::int64_t hi, const std::string& name, ScanFn fn);
+
 /// The last n rows with ts < hi (fewer if there are fewer), read backwards from the chunk
-/// holding hi - 1. hi must not be INT64_MIN.
-BarColumns read_last(storage::ChunkCursor& cur, std::size_t n, std::int64_t hi, const std::string& name);
+/// holding hi - 1 and copied once into the result. `rows_bound`: at most this many rows are
+/// stored (the catalog's count), so the result is sized once. hi must not be INT64_MIN.
+BarColumns read_last(storage::ChunkCursor& cur, std::size_t n, std::int64_t hi, std::uint64_t rows_bound,
+                     const std::string& name);
 
 }  // namespace barstore::chunk_reads

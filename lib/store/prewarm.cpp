@@ -366,7 +366,7 @@ std::optional<BarColumns> Tables::read_last(const Txn& txn, const Series& s, con
     if (!r || !is_current(*r, s)) return std::nullopt;
     if (n == 0 || r->rows == 0 || r->first_label >= before) return BarColumns{};
     ChunkCursor cur(txn, bins, prefix_of(s.id, spec));
-    return chunk_reads::read_last(cur, n, before, describe(s.name, spec));
+    return chunk_reads::read_last(cur, n, before, r->rows, describe(s.name, spec));
 }
 
 void Tables::verify(const Txn& txn, const Series& s, const Session* session, bool deep, bool base_ok,

@@ -742,7 +742,16 @@ BarColumns Store::read_last(const SeriesKey& key, std::size_t n, Timestamp befor
     const auto rec = impl_->record(txn, key);
     if (!rec || rec->rows == 0 || rec->first_ts >= hi) return {};
     auto cur = impl_->chunks_of(txn, rec->series_id);
-    return chunk_reads::read_last(cur, n, hi, describe(key));
+    return chunk_reads::read_last(cur, n, hi, rec->rows, describe(key));
+}
+
+void Store::scan_last(const SeriesKey& key, Timestamp before, ScanFn fn) const {
+    const i64 hi = before.time_since_epoch().count();
+    Txn txn(impl_->env, true);
+    const auto rec = impl_->record(txn, key);
+    if (!rec || rec->rows == 0 || rec->first_ts >= hi) return;  // also keeps hi - 1 from wrapping
+    auto cur = impl_->chunks_of(txn, rec->series_id);
+    chunk_reads::scan_last(cur, hi, describe(key), fn);
 }
 
 std::vector<VerifyProblem> Store::verify(const VerifyOptions& opts) const {

@@ -155,8 +155,8 @@ private:
 /// number of threads at once, as may several Stores on one directory, in this process or others
 /// (the process shares one environment per store). A read sees one commit, whole; writes (write,
 /// set_session, remove, prewarm, drop_prewarmed) serialise on the store's writer lock, across
-/// threads and processes. Returned values are owned copies, except the columns scan() and
-/// scan_prewarmed() lend their callback.
+/// threads and processes. Returned values are owned copies, except the columns scan(), scan_last()
+/// and scan_prewarmed() lend their callback.
 ///
 /// Prewarmed aggregates (docs/format.md, "`prewarm`"): bins of a series kept in the store beside
 /// its chunks, so that every reader in every process gets them from the same mapped pages. Every
@@ -253,8 +253,18 @@ public:
     /// CorruptData naming the chunk, and whatever fn throws (the scan then ends).
     void scan(const SeriesKey& key, Timestamp from, Timestamp to, ScanFn fn) const;
     /// The last `n` bars with ts < before (fewer if the series is shorter). Throws CorruptData
-    /// naming the chunk.
+    /// naming the chunk. Reads backwards (scan_last), decoding only the chunks that hold them.
     BarColumns read_last(const SeriesKey& key, std::size_t n, Timestamp before) const;
+    /// Calls `fn` with the bars with ts < before, one chunk's worth at a time, NEWEST CHUNK FIRST
+    /// (the bars of each piece in time order; each piece ends where the next one given starts),
+    /// until `fn` returns false or the series' first bar was given: so a reader of the last bars
+    /// (last N bars, the bins holding them) decodes only the chunks it needs and never
+    /// materialises them. One read transaction; nothing for an unknown series. Each chunk is
+    /// decoded into one buffer kept per thread and reused, so a warm thread allocates nothing.
+    /// The columns passed are valid only during the call, and fn must not call read(),
+    /// read_last(), scan() or scan_last() of any Store on the same thread. Throws CorruptData
+    /// naming the chunk (only chunks reached are decoded), and whatever fn throws.
+    void scan_last(const SeriesKey& key, Timestamp before, ScanFn fn) const;
 
     /// Decodes every chunk, checks checksums and invariants; returns each bad chunk (a damaged
     /// chunk is a problem returned, not thrown). Prewarmed aggregates too: their records and
