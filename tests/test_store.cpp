@@ -18,6 +18,8 @@
 
 #include "barstore/error.hpp"
 #include "barstore/ingest.hpp"
+#include "barstore/query.hpp"
+#include "barstore/session.hpp"
 #include "barstore/store.hpp"
 #include "barstore/time.hpp"
 #include "codec/chunk.hpp"
@@ -232,6 +234,82 @@ TEST_CASE("replace in the middle, at the start, at the end and over everything m
         check_matches(s, key, oracle, rng, 5);
     }
     CHECK(s.verify().empty());
+}
+
+TEST_CASE("scan_last and read_last equal a naive last-N; query() last N equals the full query's tail") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    MESSAGE("seed " << seed);  // printed even when the case passes: rerun with BARSTORE_SEED
+    std::mt19937_64 rng(seed);
+    test::TempDir dir;
+    auto s = Store::open(dir.path());
+    // 24x7 with utc bins, and an equity session (bars outside it are left out of its bins).
+    for (int series = 0; series < 4; ++series) {
+        const bool session = series % 2 == 1;
+        const SeriesKey key{session ? "EQ" + std::to_string(series) : "UTC" + std::to_string(series), 1min};
+        CAPTURE(key.symbol);
+        // Gaps of up to days (make_int_bars' long gaps) and several chunks, the last partial.
+        const std::size_t rows_total = 1 + rng() % (4 * kRows + 500);
+        const auto ints = test::make_int_bars(rng, rows_total, 1'600'000'000LL * 1'000'000'000 / kMinuteNs * kMinuteNs, kMinuteNs);
+        std::vector<Bar> bars;
+        for (const auto& b : ints) bars.push_back({at(b.ts), b.open, b.high, b.low, b.close, b.volume});
+        write1(s, batch(key, bars, {2, 0},
+                        session ? std::optional(barstore::parse_session("us-equity")) : std::nullopt));
+        const NaiveSeries oracle{.scale = {2, 0}, .bars = bars};
+
+        const std::int64_t lo = ns(bars.front().ts) - 10 * kMinuteNs, hi = ns(bars.back().ts) + 2 * 1440 * kMinuteNs;
+        auto pick_time = [&] {
+            // Half on bar times (chunk starts among them), half anywhere around the data.
+            if (rng() % 2) return ns(bars[rng() % bars.size()].ts) + (rng() % 3 == 0 ? 1 : 0);
+            return lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo));
+        };
+        for (int probe = 0; probe < 30; ++probe) {
+            const std::int64_t before = probe == 0 ? kHi : pick_time();
+            const std::size_t n = rng() % 3 == 0 ? rng() % (2 * kRows + 10) : rng() % 60;
+            CAPTURE(before);
+            CAPTURE(n);
+            CHECK(diff(rows(s.read_last(key, n, at(before))), oracle.last_n(n, before)) == "");
+
+            // scan_last whole: pieces newest first, each in time order, together every bar before.
+            std::vector<std::vector<Bar>> pieces;
+            s.scan_last(key, at(before), [&](const BarColumns& piece) { pieces.push_back(rows(piece)); });
+            std::vector<Bar> joined;
+            for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) joined.insert(joined.end(), it->begin(), it->end());
+            CHECK(diff(joined, oracle.last_n(bars.size(), before)) == "");
+            CHECK(std::none_of(pieces.begin(), pieces.end(), [](const auto& p) { return p.empty(); }));
+            // Stopped after k pieces: exactly k calls, the newest k pieces.
+            if (!pieces.empty()) {
+                const std::size_t k = 1 + rng() % pieces.size();
+                std::size_t calls = 0;
+                std::vector<Bar> newest;
+                s.scan_last(key, at(before), [&](const BarColumns& piece) {
+                    newest = rows(piece);
+                    return ++calls < k;
+                });
+                CHECK(calls == k);
+                CHECK(diff(newest, pieces[k - 1]) == "");
+            }
+
+            // query() last N: the full query's tail, for as-of, to, forming and no bound at all.
+            for (const Duration tf : {Duration{5min}, Duration{1h}, Duration{24h}}) {
+                barstore::QueryOptions full;
+                full.timeframe = tf;
+                const int bound = static_cast<int>(rng() % 4);
+                if (bound == 1 || bound == 3) full.as_of = at(pick_time());
+                if (bound == 2 || bound == 3) full.to = at(pick_time());
+                full.include_forming = full.as_of && rng() % 2;
+                auto last = full;
+                last.last = n;
+                CAPTURE(tf.count());
+                CAPTURE(bound);
+                CAPTURE(full.include_forming);
+                const auto all = barstore::query(s, key, full);
+                BarColumns tail;
+                tail.append(all, all.size() - std::min(n, all.size()), all.size());
+                CHECK(diff(barstore::query(s, key, last), tail) == "");
+            }
+        }
+    }
 }
 
 TEST_CASE("two batches of one series in one write apply in order") {
