@@ -8,6 +8,7 @@
 
 #include "barstore/error.hpp"
 #include "cache/raw_window.hpp"
+#include "query/last_bins.hpp"
 #include "query/prewarmed.hpp"
 
 namespace barstore::cache {
@@ -148,25 +149,27 @@ bool rebuild_prewarmed(Source& src, SeriesState& s, Entry& e, i64 t, std::size_t
 }
 
 /// Builds the bins from scratch as of t, with at least n closed ones if the series has them:
-/// from prewarmed bins when the store has them, else reading backwards like query(), growing
-/// the read until enough bins are in hand.
+/// from prewarmed bins when the store has them, else folding base bars backwards like query(),
+/// chunk by chunk until enough bins closed at t are whole (query/last_bins.hpp), so only the
+/// chunks holding them are decoded. At least one: the newest bin, whole up to hi, is what a
+/// later extend() folds on.
 void rebuild(Source& src, SeriesState& s, Entry& e, i64 t, std::size_t n) {
     if (rebuild_prewarmed(src, s, e, t, n)) return;
-    const SeriesKey& key = s.key;
     const i64 hi = hi_of(t, e.base_ns);
-    std::size_t want = (std::max<std::size_t>(n, 1) + 2) * static_cast<std::size_t>(ratio_of(e)) + 1;
-    for (;;) {
-        src.note_read();
-        const BarColumns bars = src.store->read_last(key, want, at(hi));
-        const bool exhausted = bars.size() < want;
+    src.note_read();
+    last_bins::LastBins got;
+    try {
+        got = last_bins::fold_last(*src.store, s.key, *e.binner, at(hi), {std::max<std::size_t>(n, 1), kMaxTs, t});
+    } catch (const InvalidInput&) {
+        // The Binner refused a bar: as fold() does, since e's Binner has moved on. (A store error
+        // leaves e as it was, its bins still those of its own reads.)
         e.reset_bins();
-        e.fold(bars, 0, bars.size());
-        // Unless the read reached the series' first bar, the oldest bin may lack bars.
-        if (!exhausted) e.drop_front(1);
-        e.at_start = exhausted;
-        if (exhausted || e.closed_at(t) >= n) break;
-        want *= 4;
+        e.built = false;
+        e.dirty = true;
+        throw;
     }
+    e.assign_bins(std::move(got.bins), std::move(got.ends), got.last_ts);
+    e.at_start = got.at_start;
     e.to = hi;
     e.built = true;
     e.dirty = true;

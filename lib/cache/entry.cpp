@@ -58,6 +58,15 @@ void Entry::fold(const BarColumns& in, std::size_t first, std::size_t last) {
     if (!overflowed.empty()) maybe_overflowed = true;
 }
 
+void Entry::assign_bins(BarColumns b, std::vector<i64> e, std::span<const i64> last_ts) {
+    reset_bins();
+    bars = std::move(b);
+    ends = std::move(e);
+    for (std::size_t i = 0; i < bars.size(); ++i) note_last_bar(bars.ts[i], ends[i], last_ts[i]);
+    // The negative volume is the mark of an overflowed bin, as after fold().
+    maybe_overflowed = std::any_of(bars.volume.begin(), bars.volume.end(), [](i64 v) { return v < 0; });
+}
+
 void Entry::check_sums(std::size_t a, std::size_t b) const {
     if (!maybe_overflowed) return;
     const auto& v = bars.volume;

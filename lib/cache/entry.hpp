@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "aggregate/binner.hpp"
@@ -79,6 +80,10 @@ struct Entry {
     /// throws (a stored bar outside the supported range), the bins are dropped and `built` is
     /// cleared: a half-folded entry must never be extended.
     void fold(const BarColumns& in, std::size_t first, std::size_t last);
+    /// aggregate: replaces the bins with `b` (oldest first), `e` where each closes and `last_ts`
+    /// each one's last base bar: what fold() would leave from the bars of those bins, for a build
+    /// that folded them backwards (query/last_bins.hpp). at_start is left to the caller.
+    void assign_bins(BarColumns b, std::vector<i64> e, std::span<const i64> last_ts);
     /// aggregate: throws InvalidInput naming the first of bins [a, b) whose volume overflowed.
     void check_sums(std::size_t a, std::size_t b) const;
     /// aggregate: forgets every bin (before a rebuild).

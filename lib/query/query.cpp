@@ -14,6 +14,7 @@
 #include "barstore/error.hpp"
 #include "barstore/query.hpp"
 #include "barstore/time.hpp"
+#include "query/last_bins.hpp"
 #include "query/prewarmed.hpp"
 
 namespace barstore {
@@ -56,13 +57,6 @@ void check_sums(const BarColumns& kept, const std::vector<i64>& overflowed, cons
     // Overflowed labels are labels of bins, and the kept bins are a run of them.
     const auto it = std::lower_bound(overflowed.begin(), overflowed.end(), kept.ts.front());
     if (it != overflowed.end() && *it <= kept.ts.back()) aggregate::throw_volume_overflow(binner, *it);
-}
-
-/// a * b + c, or SIZE_MAX when that does not fit: a read window that saturates is read once whole.
-std::size_t saturating(std::size_t a, std::size_t b, std::size_t c) {
-    std::size_t out = 0;
-    if (__builtin_mul_overflow(a, b, &out) || __builtin_add_overflow(out, c, &out)) return SIZE_MAX;
-    return out;
 }
 
 }  // namespace
@@ -116,9 +110,9 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
                         std::move(overflowed)};
     };
     // The last n of them, refused if one of those overflowed.
-    auto answer = [&](Selected s, const aggregate::Resampler& r, std::optional<std::size_t> n) {
+    auto answer = [&](Selected s, const aggregate::Binner& b, std::optional<std::size_t> n) {
         if (n) s.bins = keep_last(std::move(s.bins), *n);
-        check_sums(s.bins, s.overflowed, r.binner());
+        check_sums(s.bins, s.overflowed, b);
         return std::move(s.bins);
     };
 
@@ -144,7 +138,7 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
         auto overflowed = prewarmed::overflowed_labels(stored.bins);  // all before the tail's
         overflowed.insert(overflowed.end(), tail.overflowed.begin(), tail.overflowed.end());
         stored.bins.append(tail.bins, 0, tail.bins.size());
-        return answer(Selected{std::move(stored.bins), std::move(overflowed)}, resampler, n);
+        return answer(Selected{std::move(stored.bins), std::move(overflowed)}, resampler.binner(), n);
     };
 
     if (!opts.last || opts.from) {
@@ -156,7 +150,7 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
         // Bin chunk by chunk: a year of 1-minute bars is never materialised.
         auto resampler = make_resampler();
         store.scan(key, at(lo_label), at(hi_read), [&](const BarColumns& piece) { resampler.feed(piece); });
-        return answer(selected(resampler), resampler, opts.last);
+        return answer(selected(resampler), resampler.binner(), opts.last);
     }
 
     const std::size_t n = *opts.last;
@@ -169,21 +163,17 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
             stored && !stored->bins.empty())
             if (auto out = joined(std::move(*stored), n)) return std::move(*out);
 
-    // Last N without a lower bound: read backwards, growing the window until N whole bins are
-    // in hand (gaps and sessions make the number of base bars per bin unknown). The window
-    // saturates at SIZE_MAX, more bars than any series has: any count ends, with every bin.
-    const auto ratio = static_cast<std::size_t>(std::min<i64>(tf.count() / base, 1 << 20));
-    std::size_t want = saturating(saturating(n, 1, 1), ratio, 1);  // (n + 1) * ratio + 1
-    for (;;) {
-        auto bars = store.read_last(key, want, at(hi_read));
-        const bool exhausted = bars.size() < want;
-        auto resampler = make_resampler();
-        resampler.feed(bars);
-        auto s = selected(resampler);
-        // The oldest bin may be cut by the read window; with more than N bins it is not needed.
-        if (exhausted || s.bins.size() > n) return answer(std::move(s), resampler, n);
-        want = saturating(want, 4, 0);
-    }
+    // Last N without a lower bound: fold backwards from hi_read, chunk by chunk, until N bins
+    // that select() keeps are whole (gaps and sessions make the number of base bars per bin
+    // unknown), so only the chunks holding those bins are decoded. select() then sees the same
+    // bins a forward fold would give, minus older whole ones.
+    auto last = last_bins::fold_last(store, key, binner, at(hi_read),
+                                     {n, hi_label, as_of && !opts.include_forming ? *as_of : kMax});
+    auto overflowed = std::move(last.overflowed);
+    aggregate::Resampler::Result folded{std::move(last.bins), std::move(last.ends), {}};
+    return answer(Selected{select(std::move(folded), lo_label, hi_label, as_of, opts.include_forming),
+                           std::move(overflowed)},
+                  binner, n);
 }
 
 }  // namespace barstore
