@@ -90,10 +90,16 @@ LastBins fold_last(const Store& store, const SeriesKey& key, aggregate::Binner& 
         return true;
     });
 
+    // Unless the series' first bar was read, the oldest bin may lack older bars: drop it. A chunk
+    // is folded whole, so more than N counted bins may be held (a chunk of 1m bars holds 800 5m
+    // bins): keep only the newest N, and the newer ones that do not count.
+    const auto counts = [&](std::size_t k) { return held.bins.ts[k] < want.label_before && held.ends[k] <= want.closed_by; };
+    std::size_t keep = 0, kept_counted = 0;
+    for (const std::size_t whole = stopped ? held.bins.size() - 1 : held.bins.size(); keep < whole; ++keep) {
+        if (counts(keep) && kept_counted++ == want.n) break;
+    }
     LastBins out;
-    out.at_start = !stopped;
-    // Unless the series' first bar was read, the oldest bin may lack older bars: drop it.
-    const std::size_t keep = stopped ? held.bins.size() - 1 : held.bins.size();
+    out.at_start = !stopped && keep == held.bins.size();
     for (auto* col : out.bins.columns()) col->reserve(keep);
     out.ends.reserve(keep);
     out.last_ts.reserve(keep);

@@ -21,8 +21,8 @@ struct LastBins {
     std::vector<std::int64_t> last_ts;  ///< ts of each bin's last base bar
     /// Labels of the bins whose volume sum does not fit int64 (volume kVolumeOverflow), in order.
     std::vector<std::int64_t> overflowed;
-    /// The bins start at the series' first bar. False: older bars exist, and the bin they would
-    /// have joined was dropped, so every bin here is whole.
+    /// The bins start at the series' first bar. False: older bars exist (in older bins, or in
+    /// the oldest bin read, which was dropped as it may lack them), and every bin here is whole.
     bool at_start = false;
 };
 
@@ -35,9 +35,10 @@ struct Wanted {
 };
 
 /// Folds the bars of `key` with ts < before, newest chunk first, until `want.n` counted bins are
-/// in hand besides the oldest (which may lack older bars; it is then dropped), or the series'
-/// first bar is reached. Bins that do not count (the newest ones) are returned too: the caller
-/// cuts them. Throws what Store::scan_last and Binner::bin_of throw.
+/// in hand besides the oldest (which may lack older bars), or the series' first bar is reached.
+/// Returns the newest `want.n` counted bins (fewer only at the series' start) and the newer
+/// bins that do not count (the caller cuts them), nothing older. Throws what
+/// Store::scan_last and Binner::bin_of throw.
 LastBins fold_last(const Store& store, const SeriesKey& key, aggregate::Binner& binner, Timestamp before,
                    const Wanted& want);
 
