@@ -275,7 +275,10 @@ ChunkHeader read_chunk_header(std::span<const std::byte> chunk, bool verify_chec
     return h;
 }
 
-void decode_chunk(std::span<const std::byte> chunk, BarColumns& out) {
+namespace {
+
+/// decode_chunk's body: appends the rows to `out`, or with `replace` overwrites its rows.
+void decode_into(std::span<const std::byte> chunk, BarColumns& out, bool replace) {
     const ChunkHeader h = read_chunk_header(chunk, true);
     const std::size_t n = h.rows;
 
@@ -347,7 +350,7 @@ void decode_chunk(std::span<const std::byte> chunk, BarColumns& out) {
     };
     // Rows go straight into the tails of `out`; undone below if the final check fails.
     const auto dst = out.columns();
-    const std::size_t old_size = out.ts.size();
+    const std::size_t old_size = replace ? 0 : out.ts.size();
     std::array<i64*, kColumns> x;
     for (std::size_t c = 0; c < kColumns; ++c) {
         dst[c]->resize(old_size + n);
@@ -377,5 +380,11 @@ void decode_chunk(std::span<const std::byte> chunk, BarColumns& out) {
         corrupt("time range differs from header");
     }
 }
+
+}  // namespace
+
+void decode_chunk(std::span<const std::byte> chunk, BarColumns& out) { decode_into(chunk, out, false); }
+
+void decode_chunk_replacing(std::span<const std::byte> chunk, BarColumns& out) { decode_into(chunk, out, true); }
 
 }  // namespace barstore::codec

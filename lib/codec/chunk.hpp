@@ -97,5 +97,9 @@ ChunkHeader read_chunk_header(std::span<const std::byte> chunk, bool verify_chec
 /// Verifies the checksum, decodes and appends the rows to `out`. Throws CorruptData.
 /// On throw `out` is left as it was.
 void decode_chunk(std::span<const std::byte> chunk, BarColumns& out);
+/// As decode_chunk, but the rows replace out's: its columns are resized to the chunk's rows,
+/// which neither allocates nor zero-fills when they already hold that many (a buffer reused
+/// chunk after chunk: full chunks all hold kChunkRows). On throw `out` holds its old rows or none.
+void decode_chunk_replacing(std::span<const std::byte> chunk, BarColumns& out);
 
 }  // namespace barstore::codec

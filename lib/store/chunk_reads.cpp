@@ -15,9 +15,13 @@ namespace barstore::chunk_reads {
 namespace {
 using i64 = std::int64_t;
 
-void decode(std::span<const std::byte> chunk, const std::string& name, i64 key_ts, BarColumns& out) {
+void decode(std::span<const std::byte> chunk, const std::string& name, i64 key_ts, BarColumns& out,
+            bool replace = false) {
     try {
-        codec::decode_chunk(chunk, out);
+        if (replace)
+            codec::decode_chunk_replacing(chunk, out);
+        else
+            codec::decode_chunk(chunk, out);
     } catch (const CorruptData& e) {
         rethrow_naming(e, name, key_ts);
     }
@@ -67,8 +71,9 @@ void scan_last(storage::ChunkCursor& cur, i64 hi, const std::string& name, ScanF
     // From the last chunk starting before hi (hi - 1 cannot wrap): a chunk starting at or after
     // it holds nothing we want.
     for (bool ok = cur.seek_floor(hi - 1); ok; ok = cur.prev()) {
-        piece.clear();
-        decode(cur.value(), name, cur.first_ts(), piece);
+        // Replacing, not clear() and append: full chunks then overwrite the rows in place, with
+        // no zero-fill of six columns per chunk.
+        decode(cur.value(), name, cur.first_ts(), piece, true);
         // Only the newest chunk can hold rows at or after hi; shrinking a vector copies nothing.
         const auto end = static_cast<std::size_t>(std::lower_bound(piece.ts.begin(), piece.ts.end(), hi) - piece.ts.begin());
         if (end < piece.size())
