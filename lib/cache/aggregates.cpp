@@ -161,8 +161,8 @@ void rebuild(Source& src, SeriesState& s, Entry& e, i64 t, std::size_t n) {
     try {
         got = last_bins::fold_last(*src.store, s.key, *e.binner, at(hi), {std::max<std::size_t>(n, 1), kMaxTs, t});
     } catch (const InvalidInput&) {
-        // The Binner refused a bar: as fold() does, since e's Binner has moved on. (A store error
-        // leaves e as it was, its bins still those of its own reads.)
+        // The Binner refused a bar: unbuilt, as fold() leaves it. (A store error leaves e as it
+        // was, as the read before the fold did: its bins are still those of its own reads.)
         e.reset_bins();
         e.built = false;
         e.dirty = true;

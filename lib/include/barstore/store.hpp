@@ -256,7 +256,7 @@ public:
     /// naming the chunk. Reads backwards (scan_last), decoding only the chunks that hold them.
     BarColumns read_last(const SeriesKey& key, std::size_t n, Timestamp before) const;
     /// Calls `fn` with the bars with ts < before, one chunk's worth at a time, NEWEST CHUNK FIRST
-    /// (the bars of each piece in time order; each piece ends where the next one given starts),
+    /// (the bars of each piece in time order, all later than those of every piece given after it),
     /// until `fn` returns false or the series' first bar was given: so a reader of the last bars
     /// (last N bars, the bins holding them) decodes only the chunks it needs and never
     /// materialises them. One read transaction; nothing for an unknown series. Each chunk is
