@@ -115,6 +115,49 @@ std::string format_span(const SeriesInfo& s) {
     return s.rows == 0 ? "-" : format_time(s.first) + " .. " + format_time(s.last);
 }
 
+std::string json_string(const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+            out += b;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string series_json(const Store& store, const SeriesInfo& s, bool with_disk_bytes) {
+    const auto num = [](std::uint64_t v) { return std::to_string(v); };
+    const auto when = [&](Timestamp t) { return s.rows == 0 ? std::string("null") : json_string(format_time(t)); };
+    std::string out = "{\"symbol\":" + json_string(s.key.symbol) + ",\"base\":" + json_string(format_timeframe(s.key.base)) +
+                      ",\"rows\":" + num(s.rows) + ",\"first\":" + when(s.first) + ",\"last\":" + when(s.last) +
+                      ",\"price_decimals\":" + std::to_string(s.scale.price_decimals) +
+                      ",\"volume_decimals\":" + std::to_string(s.scale.volume_decimals) +
+                      ",\"session\":" + json_string(format_session(s.session)) + ",\"chunks\":" + num(s.chunks) +
+                      ",\"stored_bytes\":" + num(s.stored_bytes);
+    if (with_disk_bytes) out += ",\"disk_bytes\":" + num(s.disk_bytes);
+    out += ",\"generation\":" + num(s.generation) + ",\"prewarmed\":";
+    std::vector<PrewarmedInfo> all;
+    try {
+        all = store.prewarmed(s.key);
+    } catch (const CorruptData& e) {
+        return out + "null,\"prewarmed_error\":" + json_string(e.what()) + "}";
+    }
+    out += "[";
+    for (const auto& p : all)
+        out += std::string(&p == &all.front() ? "" : ",") + "{\"timeframe\":" + json_string(format_timeframe(p.spec.timeframe)) +
+               ",\"align\":" + (p.spec.align == Alignment::utc ? "\"utc\"" : "\"session\"") + ",\"bins\":" + num(p.rows) +
+               ",\"chunks\":" + num(p.chunks) + ",\"stored_bytes\":" + num(p.stored_bytes) +
+               ",\"current\":" + (p.current ? "true" : "false") + "}";
+    return out + "]}";
+}
+
 namespace {
 std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())

@@ -100,4 +100,14 @@ std::string format_aggregate(const AggregateSpec& spec);
 /// "first .. last" of a series' bars (format_time), or "-" when it has none.
 std::string format_span(const SeriesInfo& s);
 
+/// `text` as a JSON string literal: quotes, backslashes and control bytes escaped (symbols and
+/// paths may hold any of them).
+std::string json_string(const std::string& text);
+
+/// One series as a single-line JSON object, what `ls --json` and `info --json` print (docs/cli.md):
+/// symbol, base, rows, first/last (null when empty), decimals, session, chunks, stored_bytes,
+/// disk_bytes when `s` came from Store::info (measured there only), generation and its prewarmed
+/// aggregates. A damaged prewarm record is `"prewarmed": null` plus `"prewarmed_error"`.
+std::string series_json(const Store& store, const SeriesInfo& s, bool with_disk_bytes);
+
 }  // namespace barstore::cli

@@ -1,6 +1,6 @@
 // cli/cmd_info.cpp: `barstore info`: rows, span, scale, chunks and size of every series of a
 // symbol, and of its prewarmed aggregates, read-only; disk bytes are measured (Store::info), not
-// the catalog's estimate.
+// the catalog's estimate. --json: one JSON object per series and line (series_json).
 #include <cstdio>
 
 #include "cli.hpp"
@@ -11,6 +11,7 @@ namespace {
 
 struct InfoArgs {
     std::string db, symbol;
+    bool json = false;
 };
 
 /// A line per prewarmed aggregate; none when the series has none (its output is then as it was).
@@ -38,6 +39,10 @@ void run_info(const InfoArgs& a) {
     const auto all = find_series(store, a.symbol);
     for (const auto& found : all) {
         const auto s = *store.info(found.key);
+        if (a.json) {
+            std::printf("%s\n", series_json(store, s, true).c_str());
+            continue;
+        }
         const double per_bar = s.rows ? static_cast<double>(s.disk_bytes) / static_cast<double>(s.rows) : 0.0;
         std::printf("symbol:       %s\n", s.key.symbol.c_str());
         std::printf("timeframe:    %s\n", format_timeframe(s.key.base).c_str());
@@ -62,7 +67,8 @@ void setup_info(CLI::App& app) {
     auto* sub = app.add_subcommand("info", "Rows, span, chunks and size of a symbol's series");
     add_db(sub, a->db, "Store directory");
     sub->add_option("SYMBOL", a->symbol, "Symbol")->required();
-    examples(sub, {"barstore info --db store BTC"});
+    sub->add_flag("--json", a->json, "One JSON object per series and line (JSONL), disk bytes measured");
+    examples(sub, {"barstore info --db store BTC", "barstore info --db store BTC --json"});
     sub->callback([a] { run_info(*a); });
 }
 

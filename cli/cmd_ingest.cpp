@@ -48,6 +48,8 @@ void run_ingest(const IngestOptions& o) {
                           << " had more than 15 significant digits and a fraction (float noise): each was rounded "
                              "half to even to 15 significant digits, or to a whole number where its integer part "
                              "is longer\n";
+        for (const auto& s : loaded)
+            for (const auto& note : s.notes) std::cerr << file << ": note: " << note << "\n";
     }
 }
 

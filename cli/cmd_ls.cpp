@@ -1,5 +1,6 @@
 // cli/cmd_ls.cpp: `barstore ls`: one line per series in a store (symbol, base, bars, span,
-// session, and its prewarmed aggregates if it has any), read-only, in the catalog's order.
+// session, and its prewarmed aggregates if it has any), read-only, in the catalog's order; with
+// --json one JSON object per line (series_json).
 #include <cstdio>
 
 #include "cli.hpp"
@@ -10,6 +11,7 @@ namespace {
 
 struct LsArgs {
     std::string db;
+    bool json = false;
 };
 
 /// "\tprewarmed: 5m 1h 1d utc; 1d session (1.2 MiB)" and how many are stale, or "" when the series
@@ -41,6 +43,10 @@ std::string prewarmed_column(const Store& store, const SeriesKey& key) {
 
 void run_ls(const LsArgs& a) {
     auto store = Store::open(a.db, StoreOptions{.read_only = true});
+    if (a.json) {
+        for (const auto& s : store.list()) std::printf("%s\n", series_json(store, s, false).c_str());
+        return;
+    }
     for (const auto& s : store.list())
         std::printf("%s\t%s\t%llu bars\t%s\t%s%s\n", s.key.symbol.c_str(), format_timeframe(s.key.base).c_str(),
                     static_cast<unsigned long long>(s.rows), format_span(s).c_str(), format_session(s.session).c_str(),
@@ -53,7 +59,8 @@ void setup_ls(CLI::App& app) {
     auto a = std::make_shared<LsArgs>();
     auto* sub = app.add_subcommand("ls", "List the series in a store");
     add_db(sub, a->db, "Store directory");
-    examples(sub, {"barstore ls --db store"});
+    sub->add_flag("--json", a->json, "One JSON object per series and line (JSONL)");
+    examples(sub, {"barstore ls --db store", "barstore ls --db store --json"});
     sub->callback([a] { run_ls(*a); });
 }
 

@@ -102,24 +102,6 @@ std::string micros(double ns) {
     return b;
 }
 
-/// A JSON string literal: the reason names paths, which may hold quotes, backslashes, anything.
-std::string json_string(const std::string& text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-            out += b;
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
-
 /// The one line that says the replay runs without the spill it was given, and why.
 void note_spill_disabled(const ReaderStats& st) {
     std::cerr << "note: spill disabled: " << st.spill_disabled_reason << " (evicted entries are dropped; answers are the same)\n";

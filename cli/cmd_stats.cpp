@@ -28,13 +28,13 @@ void run_stats(const StatsArgs& a) {
     };
     std::string out;
     if (a.json) {
-        out = "{\"spill_dir\":\"" + dir.string() + "\",\"exists\":" + (sum.exists ? "true" : "false") +
+        out = "{\"spill_dir\":" + json_string(dir.string()) + ",\"exists\":" + (sum.exists ? "true" : "false") +
               ",\"entries\":" + std::to_string(sum.entries.size()) + ",\"value_bytes\":" + std::to_string(sum.value_bytes) +
               ",\"file_bytes\":" + std::to_string(sum.file_bytes) + ",\"items\":[";
         for (std::size_t i = 0; i < sum.entries.size(); ++i) {
             const auto& e = sum.entries[i];
-            out += std::string(i ? "," : "") + "{\"kind\":\"" + (e.aggregate ? "aggregate" : "raw") + "\",\"symbol\":\"" +
-                   e.key.symbol + "\",\"base\":\"" + format_timeframe(e.key.base) + "\",\"timeframe\":\"" +
+            out += std::string(i ? "," : "") + "{\"kind\":\"" + (e.aggregate ? "aggregate" : "raw") + "\",\"symbol\":" +
+                   json_string(e.key.symbol) + ",\"base\":\"" + format_timeframe(e.key.base) + "\",\"timeframe\":\"" +
                    format_timeframe(e.timeframe) + "\",\"align\":\"" + (e.align == Alignment::utc ? "utc" : "session") +
                    "\",\"generation\":" + std::to_string(e.generation) + ",\"rows\":" + std::to_string(e.rows) +
                    ",\"bytes\":" + std::to_string(e.value_bytes) + ",\"state\":\"" + state(e) + "\"}";

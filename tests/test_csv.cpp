@@ -245,6 +245,30 @@ TEST_CASE("csv: every accepted dialect reads the same three bars") {
     }
 }
 
+TEST_CASE("csv: columns not stored and a missing volume are named in notes, never dropped silently") {
+    ParseOptions o;
+    o.timeframe = Duration{std::chrono::minutes(1)};
+    const auto extra = parse_one("Symbol,Date,Open,High,Low,Close,Adj Close,Volume,\"OpenInterest\"\n"
+                                 "SPY,2024-01-02 09:30:00,100.5,101,100,100.75,99.1,10,7\n", o);
+    CHECK(extra.notes == std::vector<std::string>{"columns not stored: Symbol, Adj Close, OpenInterest"});
+    CHECK(extra.bars.volume == std::vector<std::int64_t>{10});
+
+    // No volume column: every volume is 0, at 0 decimals, and the note says so.
+    const auto fx = parse_one("time,open,high,low,close\n2024-01-02 09:30:00,1.1,1.2,1.05,1.15\n"
+                              "2024-01-02 09:31:00,1.15,1.25,1.1,1.2\n", o);
+    CHECK(fx.notes == std::vector<std::string>{"no volume column: volume stored as 0"});
+    CHECK(fx.bars.volume == std::vector<std::int64_t>{0, 0});
+    CHECK(fx.scale.volume_decimals == 0);
+    CHECK(fx.bars.close == std::vector<std::int64_t>{115, 120});
+    // ... the same split into chunks parsed in parallel.
+    CHECK(parse_one("time,open,high,low,close\n2024-01-02 09:30:00,1.1,1.2,1.05,1.15\n"
+                    "2024-01-02 09:31:00,1.15,1.25,1.1,1.2\n", o, kChunked).bars.volume == fx.bars.volume);
+
+    // A file that stores every column, and a headerless one, have nothing to say.
+    CHECK(parse_one("ts,open,high,low,close,volume\n2024-01-02 09:30:00,1,2,1,2,5\n", o).notes.empty());
+    CHECK(parse_one("2024-01-02 09:30:00,1,2,1,2,5\n", o).notes.empty());
+}
+
 TEST_CASE("csv: date-only rows, --timeframe, --stamp end and the default symbol") {
     auto b = parse_one("Date,Open,High,Low,Close,Volume\n2024-01-02,1,2,1,2,5\n2024-01-03,2,3,1,2,5\n2024-01-05,2,3,1,2,5\n");
     CHECK(b.key.base == 24h);
@@ -476,8 +500,8 @@ std::vector<BadCase> bad_cases() {
         {"no timestamp column", "when,open,high,low,close,volume\n" + kRow1,
          "t.csv:1: error: no timestamp column in the header (looked for ts, time, timestamp, datetime, date) "
          "(got 'when,open,high,low,close,volume')"},
-        {"no volume column", "ts,open,high,low,close\n" + kRow1,
-         "t.csv:1: error: no volume column in the header (got 'ts,open,high,low,close')"},
+        {"no close column", "ts,open,high,low,volume\n" + kRow1,
+         "t.csv:1: error: no close column in the header (got 'ts,open,high,low,volume')"},
         {"stray carriage return", kHead + kRow1 + "2024-01-02 09:31:00,100.75\r,101.25,100.5,101,20\n",
          "t.csv:3: error: open is not a decimal number (got '100.75\\r')"},
         {"control byte", kHead + kRow1 + std::string("2024-01-02 09:31:00,100.75,101.25,100.5,101,2\0", 46) + "\n",

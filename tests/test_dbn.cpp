@@ -323,10 +323,15 @@ TEST_CASE("record errors name the record's byte and reason") {
         CHECK(msg.find("from publisher 1 vs 2") != std::string::npos);
     }
     SUBCASE("a legacy 0x11 record in a file whose schema has no interval") {
-        auto b = v1;
-        b[r0 + 1] = std::byte{0x11};
-        put<std::uint16_t>(b, 24, 9);  // definition schema
-        check_error(b, r0 + 1, "legacy OHLCV record (rtype 0x11)");
+        // Mixed (live) and ohlcv-eod are the schemas that pass the metadata check yet name no
+        // interval for 0x11 (any other non-OHLCV schema is refused at byte 24 first).
+        for (std::uint16_t schema : {0xFFFF, 13}) {
+            CAPTURE(schema);
+            auto b = v1;
+            b[r0 + 1] = std::byte{0x11};
+            put<std::uint16_t>(b, 24, schema);
+            check_error(b, r0 + 1, "legacy OHLCV record (rtype 0x11)");
+        }
     }
     SUBCASE("offsets in a v3 stream that came through zstd are decompressed offsets") {
         auto b = v3_1m();
@@ -351,6 +356,36 @@ TEST_CASE("legacy 0x11 takes its interval from the schema; eod 0x24 is a 1d seri
     REQUIRE(got.size() == 1);
     CHECK(got[0].key == barstore::SeriesKey{"ESH1", 24h});
     CHECK(got[0].bars.size() == 2);
+}
+
+TEST_CASE("a file of another schema is refused, naming the schema; a mixed file needs a bar") {
+    // The sample files' metadata say ohlcv-1m (6); the records are bars either way, so the refusal
+    // can only come from the schema field.
+    auto b = v1_1m();
+    put<std::uint16_t>(b, 24, 4);
+    check_error(b, 24, "schema is trades, not OHLCV");
+    CHECK(error_of(b).find("(got '4')") != std::string::npos);
+    put<std::uint16_t>(b, 24, 1);
+    check_error(b, 24, "schema is mbp-1, not OHLCV");
+    put<std::uint16_t>(b, 24, 300);
+    check_error(b, 24, "schema is unknown schema 300, not OHLCV");
+
+    // Every OHLCV schema, and mixed (0xFFFF), still decodes the bars by their rtype.
+    for (std::uint16_t schema : {5, 6, 7, 8, 13, 0xFFFF}) {
+        CAPTURE(schema);
+        put<std::uint16_t>(b, 24, schema);
+        check_matches_doc(decode(b), expected()[1]);
+    }
+    // Mixed, but the records are trades (rtype 0x00): no bars is an error, not "0 bars".
+    for (std::size_t r : {kV1Records, second_record(kV1Records)}) b[r + 1] = std::byte{0x00};
+    check_error(b, kV1Records + 1, "no OHLCV records in this mixed-schema file");
+    // A system record first is not the one named.
+    auto sys = b;
+    Bytes rec(40);
+    rec[0] = std::byte{10};
+    rec[1] = std::byte{0x17};
+    sys.insert(sys.begin() + kV1Records, rec.begin(), rec.end());
+    check_error(sys, kV1Records + 40 + 1, "no OHLCV records");
 }
 
 TEST_CASE("unknown rtypes are skipped by length, and ts_out records by their longer length") {

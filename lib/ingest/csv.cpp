@@ -394,9 +394,17 @@ std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& nam
     check_merged(bars, tf, call, rows);
 
     if (opts.progress) opts.progress(data.size(), data.size());
+    std::vector<std::string> notes;
+    if (!dialect.unstored_columns.empty()) {
+        std::string names;
+        for (const auto& c : dialect.unstored_columns) names += (names.empty() ? "" : ", ") + (c.empty() ? "(unnamed)" : c);
+        notes.push_back("columns not stored: " + names);
+    }
+    if (dialect.layout.column[static_cast<std::size_t>(Role::volume)] == kNpos)
+        notes.push_back("no volume column: volume stored as 0");
     std::vector<SeriesBatch> out;
     out.push_back(SeriesBatch{SeriesKey{std::move(call.symbol), tf}, Scale{merged->price_decimals, merged->volume_decimals},
-                              std::move(bars), merged->rounded_values, std::nullopt});
+                              std::move(bars), merged->rounded_values, std::nullopt, std::move(notes)});
     return out;
 }
 

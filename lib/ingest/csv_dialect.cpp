@@ -32,9 +32,11 @@ std::string header_key(std::string_view field) {
     return key;
 }
 
-// Columns by name, case-insensitively; unknown columns (Adj Close, OpenInterest, ...) are skipped.
-// Returns an empty string on success, else what is missing.
-std::string layout_from_header(const std::vector<std::string_view>& fields, Layout& layout) {
+// Columns by name, case-insensitively; other columns (Adj Close, OpenInterest, ...) are skipped and
+// named in `unstored`. Volume may be missing (stored as 0). Returns an empty string on success,
+// else what is missing.
+std::string layout_from_header(const std::vector<std::string_view>& fields, Layout& layout,
+                               std::vector<std::string>& unstored) {
     std::vector<std::string> keys;
     for (const auto f : fields) keys.push_back(header_key(f));
     std::vector<Role> roles(keys.size(), Role::skip);
@@ -67,9 +69,12 @@ std::string layout_from_header(const std::vector<std::string_view>& fields, Layo
                                   {Role::volume, "volume", "vol"}};
     for (const auto& [role, name, alias] : kWanted) {
         const auto i = find({name, alias});
+        if (i == kNpos && role == Role::volume) continue;
         if (i == kNpos) return std::string("no ") + role_name(role) + " column in the header";
         roles[i] = role;
     }
+    for (std::size_t i = 0; i < roles.size(); ++i)
+        if (roles[i] == Role::skip) unstored.emplace_back(trim(fields[i], " \"'"));
     layout.set(std::move(roles));
     return {};
 }
@@ -119,7 +124,7 @@ Dialect detect_dialect(std::string_view data, const std::string& name) {
     d.data_begin = b;
     d.first_data_line = d.first_line;
     if (header) {
-        if (const auto missing = layout_from_header(first_fields, layout); !missing.empty())
+        if (const auto missing = layout_from_header(first_fields, layout, d.unstored_columns); !missing.empty())
             throw_at(name, d.first_line, missing, first);
         d.data_begin = std::min(first_eol + 1, e);
         ++d.first_data_line;

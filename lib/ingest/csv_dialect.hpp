@@ -39,12 +39,16 @@ struct Dialect {
     std::size_t first_data_line = 0;    ///< its 1-based line number
     std::size_t first_line = 0;         ///< 1-based line number of the first non-blank line
     std::string_view first_text;        ///< that line, header or data, without its newline
+    /// Header names of the columns read but not stored (Adj Close, OpenInterest, vwap, ...), as
+    /// written in the file, for SeriesBatch::notes.
+    std::vector<std::string> unstored_columns;
 };
 
 /// Skips a UTF-8 byte order mark and leading blank lines, picks the delimiter from the first
 /// line and reads a header, or a 6- or 7-field data row, into a layout. Throws InvalidInput
-/// naming `name` and the line for an empty file, a header missing a column, or a headerless
-/// row of another field count.
+/// naming `name` and the line for an empty file, a header missing a column other than volume
+/// (a file without one, FX quotes or an index, stores volume 0), or a headerless row of
+/// another field count.
 Dialect detect_dialect(std::string_view data, const std::string& name);
 
 }  // namespace barstore::csv_detail

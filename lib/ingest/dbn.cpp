@@ -10,6 +10,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <new>
@@ -45,7 +46,9 @@ constexpr std::uint64_t kProgressStepBytes = 4u << 20;
 
 enum Rtype : std::uint8_t {
     kOhlcvLegacy = 0x11,
+    kError = 0x15,
     kSymbolMapping = 0x16,
+    kSystem = 0x17,
     kOhlcv1s = 0x20,
     kOhlcv1m = 0x21,
     kOhlcv1h = 0x22,
@@ -257,8 +260,20 @@ struct Metadata {
     unsigned version = 0;
     std::uint16_t schema = 0xFFFF;
     std::uint64_t records_begin = 0;  // 8 + L; v3 pads the metadata, so never "end of parsed"
+    std::optional<std::uint64_t> first_other_data = std::nullopt;  // offset of the first non-bar data record
     SymbolMap symbols;
 };
+
+constexpr std::uint16_t kSchemaMixed = 0xFFFF;  // live data: each record's rtype says what it is
+
+/// The name Databento gives a metadata schema (docs/dbn-ohlcv.md, "schema"), for error messages.
+std::string schema_name(std::uint16_t schema) {
+    static constexpr const char* kNames[] = {
+        "mbo", "mbp-1", "mbp-10", "tbbo", "trades", "ohlcv-1s", "ohlcv-1m", "ohlcv-1h", "ohlcv-1d", "definition",
+        "statistics", "status", "imbalance", "ohlcv-eod", "cmbp-1", "cbbo-1s", "cbbo-1m", "tcbbo", "bbo-1s", "bbo-1m"};
+    if (schema < std::size(kNames)) return kNames[schema];
+    return "unknown schema " + std::to_string(schema);
+}
 
 /// Interval of an OHLCV metadata schema (5-8, 13 eod) or nullopt.
 std::optional<Duration> schema_interval(std::uint16_t schema, bool allow_eod) {
@@ -295,6 +310,11 @@ Metadata parse_metadata(std::span<const std::byte> s, const Failer& fail) {
 
     const MetadataReader r(s, m.records_begin, fail);
     m.schema = r.get<std::uint16_t>(24, "schema");
+    // A trades or quotes file holds no bars: ingesting it as "0 bars" would look like success.
+    if (m.schema != kSchemaMixed && !schema_interval(m.schema, true))
+        fail(24, "schema is " + schema_name(m.schema) +
+                     ", not OHLCV: barstore ingests bars (ohlcv-1s, ohlcv-1m, ohlcv-1h, ohlcv-1d, ohlcv-eod)",
+             std::to_string(m.schema));
     // v1 spends 8 bytes on the deprecated record_count at 50, so its stype bytes sit at 58.
     const std::uint64_t stype_at = m.version == 1 ? 58 : 50;
     const auto stype_in = r.get<std::uint8_t>(stype_at, "stype_in");
@@ -480,6 +500,8 @@ std::vector<Series> decode_records(std::span<const std::byte> s, Metadata& meta,
             const auto* nul = static_cast<const char*>(std::memchr(p, 0, width));
             meta.symbols.set_live(id, std::string(p, nul ? static_cast<std::size_t>(nul - p) : width));
             router.forget_cache();
+        } else if (rtype != kError && rtype != kSystem && !meta.first_other_data) {
+            meta.first_other_data = pos;
         }
         // Any other rtype (and ts_out's trailing 8 bytes) is skipped by its stated length.
         pos += n;
@@ -571,6 +593,12 @@ std::vector<SeriesBatch> parse_dbn(std::span<const std::byte> data, const std::s
     Metadata meta = parse_metadata(s, fail);
     // Plain input reports record progress; zstd input already reported compressed progress.
     auto series = decode_records(s, meta, fail, compressed ? ProgressFn{} : opts.progress);
+    // A mixed-schema (live) file of trades or quotes only: as above, no bars is not success.
+    if (series.empty() && meta.first_other_data) {
+        const std::uint64_t at = *meta.first_other_data + 1;  // its rtype byte
+        fail(at, "no OHLCV records in this mixed-schema file: the first data record's rtype is not a bar",
+             hex_byte(static_cast<std::uint8_t>(s[at])));
+    }
     check_series(series, s, fail);
     apply_options(series, meta, opts, fail);
 

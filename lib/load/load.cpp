@@ -32,7 +32,7 @@ std::vector<LoadedSeries> load_file(Store& store, const std::filesystem::path& p
     }
     std::vector<LoadedSeries> out;
     out.reserve(batches.size());
-    for (const auto& b : batches) out.push_back({b.key, b.bars.size(), b.rounded_values});
+    for (auto& b : batches) out.push_back({b.key, b.bars.size(), b.rounded_values, std::move(b.notes)});
     return out;
 }
 

@@ -403,6 +403,7 @@ py::list store_ingest(Store& store, py::handle paths, std::optional<std::string>
             d["timeframe"] = format_timeframe(s.key.base);
             d["bars"] = s.bars;
             d["rounded_values"] = s.rounded_values;
+            d["notes"] = s.notes;
             series.append(d);
         }
         py::dict f;

@@ -34,7 +34,8 @@ def db(tmp_path_factory):
     store = barstore.Store(path)
     out = store.ingest(BTC_CSV, symbol="BTC")
     assert out == [{"file": str(BTC_CSV), "bars": 45031,
-                    "series": [{"symbol": "BTC", "timeframe": "1m", "bars": 45031, "rounded_values": 6}]}]
+                    "series": [{"symbol": "BTC", "timeframe": "1m", "bars": 45031, "rounded_values": 6,
+                                "notes": []}]}]
     store.ingest([SPY_CSV], symbol="SPY", stamp="end", session="us-equity-extended")
     return path
 
@@ -282,6 +283,12 @@ def test_ingest_forms_and_bad_file(tmp_path):
         store.ingest(good, symbol="")
     with pytest.raises(barstore.IoError):
         store.ingest(tmp_path / "missing.csv", symbol="X")
+    # What a file holds but the store does not keep is said in the series' notes.
+    fx = tmp_path / "fx.csv"
+    fx.write_text("time,open,high,low,close,Spread\n2022-01-03 10:00,1.1,1.2,1.0,1.15,0.0001\n")
+    [series] = store.ingest(fx, symbol="FX", timeframe="1m")[0]["series"]
+    assert series["notes"] == ["columns not stored: Spread", "no volume column: volume stored as 0"]
+    assert store.query("FX").volume.tolist() == [0.0]
 
 
 def test_list_info_prewarm(tmp_path):

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "barstore/types.hpp"
 
@@ -22,6 +23,10 @@ struct SeriesBatch {
     std::uint64_t rounded_values = 0;
     /// Set by the caller (ingest --session): stored with the bars, in the same transaction.
     std::optional<Session> session;
+    /// What the file held that is not stored, or what was assumed, one sentence each, for the
+    /// caller to show (the library never prints): "columns not stored: Adj Close", "no volume
+    /// column: volume stored as 0". Never silently dropped.
+    std::vector<std::string> notes = {};
 };
 
 /// The store's invariants for one series: low <= min(open, close), high >= max(open, close),

@@ -30,6 +30,7 @@ struct LoadedSeries {
     SeriesKey key;
     std::uint64_t bars = 0;
     std::uint64_t rounded_values = 0;  ///< SeriesBatch::rounded_values
+    std::vector<std::string> notes;    ///< SeriesBatch::notes
 };
 
 /// Parses `path` and writes every series in it in one transaction: all of it or nothing.
