@@ -5,7 +5,9 @@
 #include "query/last_bins.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
+#include <utility>
 
 namespace barstore::last_bins {
 
@@ -21,12 +23,7 @@ struct Reversed {
     std::vector<bool> overflowed;
 
     void push(const BarColumns& b, std::size_t i, i64 end, i64 last, bool over) {
-        bins.ts.push_back(b.ts[i]);
-        bins.open.push_back(b.open[i]);
-        bins.high.push_back(b.high[i]);
-        bins.low.push_back(b.low[i]);
-        bins.close.push_back(b.close[i]);
-        bins.volume.push_back(b.volume[i]);
+        bins.append(b, i, i + 1);
         ends.push_back(end);
         last_ts.push_back(last);
         overflowed.push_back(over);
@@ -100,20 +97,18 @@ LastBins fold_last(const Store& store, const SeriesKey& key, aggregate::Binner& 
     }
     LastBins out;
     out.at_start = !stopped && keep == held.bins.size();
-    for (auto* col : out.bins.columns()) col->reserve(keep);
-    out.ends.reserve(keep);
-    out.last_ts.reserve(keep);
-    for (std::size_t k = keep; k-- > 0;) {
-        out.bins.ts.push_back(held.bins.ts[k]);
-        out.bins.open.push_back(held.bins.open[k]);
-        out.bins.high.push_back(held.bins.high[k]);
-        out.bins.low.push_back(held.bins.low[k]);
-        out.bins.close.push_back(held.bins.close[k]);
-        out.bins.volume.push_back(held.bins.volume[k]);
-        out.ends.push_back(held.ends[k]);
-        out.last_ts.push_back(held.last_ts[k]);
+    // The newest `keep` held, back in time order.
+    const auto oldest_first = [keep](std::vector<i64>& to, const std::vector<i64>& from) {
+        const auto end = from.begin() + static_cast<std::ptrdiff_t>(keep);
+        to.assign(std::make_reverse_iterator(end), std::make_reverse_iterator(from.begin()));
+    };
+    const auto dst = out.bins.columns();
+    const auto src = std::as_const(held.bins).columns();
+    for (std::size_t c = 0; c < dst.size(); ++c) oldest_first(*dst[c], *src[c]);
+    oldest_first(out.ends, held.ends);
+    oldest_first(out.last_ts, held.last_ts);
+    for (std::size_t k = keep; k-- > 0;)
         if (held.overflowed[k]) out.overflowed.push_back(held.bins.ts[k]);
-    }
     return out;
 }
 
