@@ -78,10 +78,17 @@ def test_gil_is_released_during_ingest_query_and_verify(long_csv, tmp_path):
     }
     seen = {}
     for name, call in calls.items():
-        count, stall_s, took_s = main_thread_progress(call)
-        print(f"{name}: {count} main-thread iterations during {took_s * 1e3:.1f} ms, "
-              f"longest stall {stall_s * 1e3:.1f} ms")
-        seen[name] = count, round(stall_s * 1e3, 1), round(took_s * 1e3, 1)
+        # Up to three tries, the best kept: a held GIL stalls the loop for the whole call every
+        # time, while the machine's scheduling (CI runs tests two at a time beside other builds)
+        # once stalled it for 108 ms of a 207 ms query with the GIL released. A pass on any try
+        # is one that a held GIL cannot give.
+        for attempt in range(3):
+            count, stall_s, took_s = main_thread_progress(call)
+            print(f"{name} try {attempt + 1}: {count} main-thread iterations during {took_s * 1e3:.1f} ms, "
+                  f"longest stall {stall_s * 1e3:.1f} ms")
+            seen[name] = count, round(stall_s * 1e3, 1), round(took_s * 1e3, 1)
+            if count > 0 and stall_s < took_s / 2:
+                break
     # count > 0 alone could pass with the GIL held: the loop may run in the moment between the
     # call's return and the end of the window. The stall cannot: held, it is the whole call;
     # released, a few 5 ms switch intervals (measured on 2 busy cores: at most 5% of an ingest
