@@ -623,7 +623,7 @@ TEST_CASE("Reader: an aggregate the store holds prewarmed keeps only the N asked
     ReaderOptions ro;  // history_bars 5000: the cold entry keeps every bin it folds
     Reader warm(t.warm, ro), cold(t.cold, ro);
     std::size_t asked = 0;
-    for (i64 now = t.bars[5000].ts; now < t.bars[5000].ts + 4000 * kMin; now += kMin) {
+    for (i64 now = t.bars[5000].ts; now < t.bars[5000].ts + 8000 * kMin; now += kMin) {
         const auto a = warm.last_bars(t.key, 5min, 100, at(now)).to_columns();
         const auto b = cold.last_bars(t.key, 5min, 100, at(now)).to_columns();
         REQUIRE(diff(a, b) == "");
@@ -631,11 +631,12 @@ TEST_CASE("Reader: an aggregate the store holds prewarmed keeps only the N asked
     }
     CHECK(asked > 0);
     CHECK(warm.stats().prewarmed_hits > 0);
-    // 4000 minutes are 800 bins folded onto the first 100: the cold entry holds about 900,
-    // the warm one 100 plus trimming slack (cache/entry.hpp: keep / 4 + 64), under 200.
+    // 8000 minutes are 1600 bins folded onto the first 100: the cold entry holds about 1700,
+    // the warm one 100 plus 16 of slack and the 256 it reads ahead (cache/aggregates.cpp), under
+    // 440 (a bin is six columns and its end).
     CHECK(cold.stats().aggregate_bytes > 2 * warm.stats().aggregate_bytes);
-    const std::size_t bin_bytes = 6 * sizeof(std::int64_t);
-    CHECK(warm.stats().aggregate_bytes < 400 * bin_bytes + 4096);
+    const std::size_t bin_bytes = 7 * sizeof(std::int64_t);
+    CHECK(warm.stats().aggregate_bytes < 440 * bin_bytes + 4096);
 }
 
 TEST_CASE("Reader: asked only at prewarmed timeframes, a series needs no raw window, and reads ahead in stored bins") {
@@ -665,9 +666,9 @@ TEST_CASE("Reader: asked only at prewarmed timeframes, a series needs no raw win
         CHECK(w.raw_bytes == 0);
         CHECK(c.raw_entries == 1);  // the same loop without prewarm folds from a raw window
         CHECK(w.prewarmed_hits > 0);
-        // Reads: one per 32 stored 5m bins (160 steps) and 1h bins, plus a store scan per step
+        // Reads: one per 256 stored 5m bins (1280 steps) and 1h bins, plus a store scan per step
         // only past the last whole stored bin (the last few minutes); far fewer than the steps.
         CHECK(w.store_reads < steps / 8);
-        CHECK(w.aggregate_bytes < 2 * (200 + 50 + 2 * (32 + 16)) * 7 * sizeof(std::int64_t) + 8192);
+        CHECK(w.aggregate_bytes < 2 * (200 + 50 + 2 * (256 + 16)) * 7 * sizeof(std::int64_t) + 8192);
     }
 }
