@@ -437,9 +437,12 @@ void figure_query_csv(const DataSet& ds, const Options& opt) {
     JsonLine j;
     j.text("figure", "query_csv_5m").text("data", ds.label).count("bars", n).num("seconds", streamed.seconds)
         .num("base_bars_per_s", streamed.per_s(n)).text("baseline", "query_whole_then_string_per_cell")
-        .num("baseline_seconds", whole.seconds).num("ratio", ratio).text("target", ">= 3x the baseline")
-        .flag("pass", ratio >= 3)
-        .text("note", "whole history at 5m as CSV to /dev/null, as `barstore query --format csv` prints it "
+        .num("baseline_seconds", whole.seconds).num("ratio", ratio);
+    // The target (issue 16) is stated for the whole 24/7 history; a year of sessions is ~20k
+    // bins, where opening the store weighs as much as the rows.
+    if (ds.ingest_targets) j.text("target", ">= 3x the baseline").flag("pass", ratio >= 3);
+    else j.null("target").null("pass");
+    j.text("note", "whole history at 5m as CSV to /dev/null, as `barstore query --format csv` prints it "
                       "now (query_each, row_format) and before (query(), format_time/format_decimal per cell); "
                       "byte-identical; page cache warm; Store freshly opened each run").print();
 }
