@@ -1,6 +1,5 @@
 // cli/cmd_query.cpp: `barstore query`: bars of one series at any multiple of its base timeframe.
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
