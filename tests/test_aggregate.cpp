@@ -497,6 +497,66 @@ TEST_CASE("volumes near int64's limit, random timeframes: resample() and query()
     CHECK(exact > 30);
 }
 
+TEST_CASE("query_each hands over query()'s bins in pieces, and its errors; overflow found mid-stream too") {
+    // More bins than a piece holds (lib/query: 4096), and near-max volumes that overflow some
+    // 2m+ bins: the pieces joined equal query(), which the tests above check against the oracle.
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    test::TempDir dir;
+    auto store = Store::open(dir.path());
+    const SeriesKey key{"EACH", 1min};
+    std::vector<IntBar> bars = make_int_bars(rng, 20000, reference::epoch_ns(2021, 12, 31, 23, 1), kMin);
+    for (auto& b : bars) b.volume = edge_volume(rng, 1);
+    const auto b = batch(key, bars);
+    store.write(std::span(&b, 1));
+    int multi_piece = 0, refused = 0, stopped = 0;
+    for (int iter = 0; iter < 150; ++iter) {
+        reference::NaiveQuery q = random_query(rng, bars.front().ts, bars.back().ts, kMin);
+        if (rng() % 3 == 0) q.from.reset(), q.to.reset(), q.last.reset();  // whole history: many pieces
+        const std::string text = describe(q);
+        CAPTURE(text);
+        const QueryOptions o = to_options(q);
+        std::size_t pieces = 0;
+        const std::string want = outcome([&] { return barstore::query(store, key, o); });
+        const std::string got = outcome([&] {
+            BarColumns joined;
+            barstore::query_each(store, key, o, [&](const BarColumns& piece) {
+                CHECK(!piece.empty());
+                ++pieces;
+                joined.append(piece, 0, piece.size());
+            });
+            return joined;
+        });
+        if (want.rfind("InvalidInput", 0) == 0) {
+            ++refused;
+            CHECK(got.rfind("InvalidInput", 0) == 0);
+        } else {
+            CHECK(got == want);
+        }
+        if (pieces > 1) ++multi_piece;
+        // false stops: only the first piece comes, and it is query()'s first bins.
+        std::size_t calls = 0;
+        std::string first;
+        const std::string once = outcome([&] {
+            barstore::query_each(store, key, o, [&](const BarColumns& piece) {
+                ++calls;
+                for (std::size_t i = 0; i < piece.size(); ++i) first += show(piece, i) + ";";
+                return false;
+            });
+            return BarColumns{};
+        });
+        CHECK(calls <= 1);
+        if (calls == 1 && once.empty() && want.rfind("InvalidInput", 0) != 0) {
+            ++stopped;
+            CHECK(want.rfind(first, 0) == 0);
+        }
+    }
+    MESSAGE("multi-piece " << multi_piece << ", refused " << refused << ", stopped " << stopped);
+    CHECK(multi_piece > 10);
+    CHECK(refused > 5);
+}
+
 TEST_CASE("query refuses from after to, and times outside the supported range") {
     test::TempDir dir;
     auto store = Store::open(dir.path());

@@ -136,6 +136,19 @@ public:
         std::vector<std::int64_t> overflowed;
     };
     Result finish() { return {std::move(out_), std::move(ends_), std::move(overflowed_)}; }
+    /// Room for n bins, so that a caller that knows about how many there will be does not pay
+    /// for the vectors doubling (a copy of everything so far, and fresh pages, each time).
+    void reserve(std::size_t n) {
+        out_.reserve(n);
+        ends_.reserve(n);
+    }
+    /// Bins so far, the last possibly still open.
+    std::size_t size() const noexcept { return out_.size(); }
+    /// Moves the bins but the last into `into` (cleared first), with their ends and overflowed
+    /// labels: no later feed() can change them, as bars come in time order and only the last bin
+    /// can continue. The last bin stays. The Resampler goes on in `into`'s former storage, so a
+    /// caller passing the same Result each time allocates nothing once both have grown.
+    void take_closed(Result& into);
     const Binner& binner() const noexcept { return binner_; }
 
 private:

@@ -126,10 +126,37 @@ void Resampler::feed(const BarColumns& in) {
     fold_runs(binner_, in, 0, in.size(), out_, ends_, overflowed_, [](i64, i64, i64) {});
 }
 
+void Resampler::take_closed(Result& into) {
+    into.bins.clear();
+    into.ends.clear();
+    into.overflowed.clear();
+    std::swap(into.bins, out_);
+    std::swap(into.ends, ends_);
+    std::swap(into.overflowed, overflowed_);
+    const std::size_t n = into.bins.size();
+    if (n == 0) return;
+    out_.append(into.bins, n - 1, n);
+    for (auto* c : into.bins.columns()) c->pop_back();
+    ends_.push_back(into.ends.back());
+    into.ends.pop_back();
+    // The open bin's overflow mark travels with it: fold_runs looks for it when the bin continues.
+    if (!into.overflowed.empty() && into.overflowed.back() == out_.ts.back()) {
+        overflowed_.push_back(into.overflowed.back());
+        into.overflowed.pop_back();
+    }
+}
+
 }  // namespace aggregate
 
 BarColumns resample(const BarColumns& in, Duration base, Duration tf, Alignment align, const Session& session) {
     aggregate::Resampler r(aggregate::Binner(base, tf, align, session));
+    if (!in.empty()) {
+        // At most one bin per bar, and one per tf of the span (plus its two ends). Sorted input
+        // makes the unsigned difference exact even when it does not fit int64.
+        const auto span = static_cast<std::uint64_t>(in.ts.back()) - static_cast<std::uint64_t>(in.ts.front());
+        r.reserve(static_cast<std::size_t>(
+            std::min<std::uint64_t>(in.size(), span / static_cast<std::uint64_t>(tf.count()) + 2)));
+    }
     r.feed(in);
     auto out = r.finish();
     // Every bin is returned: any whose volume overflowed makes the answer an error.

@@ -29,20 +29,29 @@ i64 ns(Timestamp t) { return t.time_since_epoch().count(); }
 Timestamp at(i64 t) { return Timestamp{Duration{t}}; }
 
 /// Keeps bins with label in [lo_label, hi_label) and, with as_of, drops bins still open at
-/// as_of unless `forming` (only the last bin can be open: nothing after as_of was read).
-BarColumns select(aggregate::Resampler::Result r, i64 lo_label, i64 hi_label, std::optional<i64> as_of, bool forming) {
+/// as_of unless `forming` (only the last bin can be open: nothing after as_of was read). In
+/// place: the bins are the answer's storage, never copied. Labels and ends both rise, so each
+/// rule cuts one end of the run, and a run cut into pieces is kept piece by piece alike.
+void select_in_place(aggregate::Resampler::Result& r, i64 lo_label, i64 hi_label, std::optional<i64> as_of,
+                     bool forming) {
     auto& bins = r.bins;
     std::size_t a = 0, b = bins.size();
     while (a < b && bins.ts[a] < lo_label) ++a;
     while (b > a && bins.ts[b - 1] >= hi_label) --b;
     if (as_of && !forming)
         while (b > a && r.ends[b - 1] > *as_of) --b;
-    if (a == 0 && b == bins.size()) return std::move(bins);
-    BarColumns kept;
-    kept.append(bins, a, b);
-    return kept;
+    for (auto* c : bins.columns()) {
+        c->resize(b);
+        c->erase(c->begin(), c->begin() + static_cast<std::ptrdiff_t>(a));
+    }
 }
 
+BarColumns select(aggregate::Resampler::Result r, i64 lo_label, i64 hi_label, std::optional<i64> as_of, bool forming) {
+    select_in_place(r, lo_label, hi_label, as_of, forming);
+    return std::move(r.bins);
+}
+
+/// The last n bins: a copy of those n only, so that the storage of all the others is freed.
 BarColumns keep_last(BarColumns bins, std::size_t n) {
     if (bins.size() <= n) return bins;
     BarColumns tail;
@@ -59,9 +68,22 @@ void check_sums(const BarColumns& kept, const std::vector<i64>& overflowed, cons
     if (it != overflowed.end() && *it <= kept.ts.back()) aggregate::throw_volume_overflow(binner, *it);
 }
 
-}  // namespace
+/// Closed bins are handed over in batches of about this many (query_each): a batch is a few
+/// hundred KiB, so memory stays flat while a call per batch costs nothing measurable.
+constexpr std::size_t kBatchBins = 4096;
 
-BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& opts) {
+/// At most one bin per base bar, and one per tf of the span [from, to) (plus its two ends): a
+/// reservation that is about right for the whole history without reaching past what is read.
+std::size_t expected_bins(std::uint64_t rows, i64 from, i64 to, i64 tf) {
+    if (to <= from) return 0;
+    const auto span = static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from);
+    return static_cast<std::size_t>(std::min(rows, span / static_cast<std::uint64_t>(tf) + 2));
+}
+
+/// query(), or with `stream` query_each(): where the answer can be computed forward from base
+/// bars, closed bins go to *stream as they close and the rest comes back empty; else the whole
+/// answer comes back.
+BarColumns run(const Store& store, const SeriesKey& key, const QueryOptions& opts, const ScanFn* stream) {
     // Inside the supported range no bound below can overflow (time.hpp).
     if (opts.from) check_supported_time(*opts.from, "from");
     if (opts.to) check_supported_time(*opts.to, "to");
@@ -149,6 +171,32 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
                 if (auto out = joined(std::move(*stored), opts.last)) return std::move(*out);
         // Bin chunk by chunk: a year of 1-minute bars is never materialised.
         auto resampler = make_resampler();
+        if (stream && !opts.last) {
+            // Nor, streamed, the bins: each batch is selected and checked alone, which select()
+            // and check_sums allow (bins and their labels in order), then handed over.
+            aggregate::Resampler::Result closed;
+            bool go_on = true;
+            const auto hand_over = [&] {
+                select_in_place(closed, lo_label, hi_label, as_of, opts.include_forming);
+                check_sums(closed.bins, closed.overflowed, resampler.binner());
+                if (!closed.bins.empty()) go_on = (*stream)(closed.bins);
+            };
+            store.scan(key, at(lo_label), at(hi_read), [&](const BarColumns& piece) {
+                resampler.feed(piece);
+                if (resampler.size() > kBatchBins) {
+                    resampler.take_closed(closed);
+                    hand_over();
+                }
+                return go_on;
+            });
+            if (go_on) {
+                closed = resampler.finish();
+                hand_over();
+            }
+            return {};
+        }
+        resampler.reserve(expected_bins(info->rows, std::max(lo_label, ns(info->first)),
+                                        std::min(hi_read, last_close), tf.count()));
         store.scan(key, at(lo_label), at(hi_read), [&](const BarColumns& piece) { resampler.feed(piece); });
         return answer(selected(resampler), resampler.binner(), opts.last);
     }
@@ -174,6 +222,17 @@ BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& o
     return answer(Selected{select(std::move(folded), lo_label, hi_label, as_of, opts.include_forming),
                            std::move(overflowed)},
                   binner, n);
+}
+
+}  // namespace
+
+BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& opts) {
+    return run(store, key, opts, nullptr);
+}
+
+void query_each(const Store& store, const SeriesKey& key, const QueryOptions& opts, ScanFn fn) {
+    const auto rest = run(store, key, opts, &fn);
+    if (!rest.empty()) fn(rest);
 }
 
 }  // namespace barstore

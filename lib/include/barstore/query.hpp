@@ -34,4 +34,13 @@ struct QueryOptions {
 /// "Prewarmed aggregates"). A damaged or stale aggregate is not an error: base bars answer.
 BarColumns query(const Store& store, const SeriesKey& key, const QueryOptions& opts);
 
+/// query()'s answer handed to `fn` in pieces, oldest first, as its bins close: the pieces joined
+/// are exactly query()'s bins, and without `last` memory does not grow with the answer (a whole
+/// history at 5m is ~4096 bins at a time). `fn` returns void, or bool (false: no more pieces).
+/// Each piece is lent for the call only. The same errors as query(), thrown when reached: a
+/// bin whose volume does not fit int64 is found when its piece is, so `fn` may already have
+/// had the pieces before it. With `last`, or when a prewarmed aggregate serves the range, the
+/// answer is computed whole and handed over as one piece.
+void query_each(const Store& store, const SeriesKey& key, const QueryOptions& opts, ScanFn fn);
+
 }  // namespace barstore
