@@ -250,7 +250,9 @@ TEST_CASE("csv: columns not stored and a missing volume are named in notes, neve
     o.timeframe = Duration{std::chrono::minutes(1)};
     const auto extra = parse_one("Symbol,Date,Open,High,Low,Close,Adj Close,Volume,\"OpenInterest\"\n"
                                  "SPY,2024-01-02 09:30:00,100.5,101,100,100.75,99.1,10,7\n", o);
-    CHECK(extra.notes == std::vector<std::string>{"columns not stored: Symbol, Adj Close, OpenInterest"});
+    // Symbol is a column barstore reads (it names the series), not one it drops.
+    CHECK(extra.notes == std::vector<std::string>{"columns not stored: Adj Close, OpenInterest"});
+    CHECK(extra.key.symbol == "SPY");
     CHECK(extra.bars.volume == std::vector<std::int64_t>{10});
 
     // No volume column: every volume is 0, at 0 decimals, and the note says so.
@@ -267,6 +269,108 @@ TEST_CASE("csv: columns not stored and a missing volume are named in notes, neve
     // A file that stores every column, and a headerless one, have nothing to say.
     CHECK(parse_one("ts,open,high,low,close,volume\n2024-01-02 09:30:00,1,2,1,2,5\n", o).notes.empty());
     CHECK(parse_one("2024-01-02 09:30:00,1,2,1,2,5\n", o).notes.empty());
+}
+
+TEST_CASE("csv: --columns maps fields by position; a first line that is not data is a header") {
+    ParseOptions o;
+    const auto cols = [](std::initializer_list<const char*> c) { return std::vector<std::string>(c.begin(), c.end()); };
+    // Issue 17's file: date and time in two fields under one header name, so the header names
+    // one column fewer than the rows hold: refused, whatever the rows say.
+    const std::string mismatched = "Date Time,Open,High,Low,Close,Volume\n" +
+                                   rows({"2024-01-02,09:30:00", "2024-01-02,09:31:00", "2024-01-02,09:32:00"});
+    CHECK(error_of(mismatched) == "t.csv:2: error: wrong field count: expected 6 fields, got 7 "
+                                  "(got '2024-01-02,09:30:00,100.5,101,100,100.75,10')");
+    o.columns = cols({"date", "time", "open", "high", "low", "close", "volume"});
+    check_three(parse_one(mismatched, o));
+    check_three(parse_one(mismatched, o, kChunked));
+    // The same rows without a header: the first line is data, and is kept.
+    check_three(parse_one(rows({"2024-01-02,09:30:00", "2024-01-02,09:31:00", "2024-01-02,09:32:00"}), o));
+    // A header that names the columns wrongly is overridden: the roles are the option's.
+    o.columns = cols({"skip", "ts", "open", "high", "low", "close", "volume"});
+    const auto b = parse_one("close,open,volume,high,low,ts,x\n" + rows({"A,2024-01-02 09:30:00", "B,2024-01-02 09:31:00",
+                                                                      "C,2024-01-02 09:32:00"}), o);
+    check_three(b);
+    CHECK(b.notes.empty());  // skip was asked for: nothing to say
+    // Roles in any order, case-insensitive, volume optional (stored 0, and said).
+    o.columns = cols({"Close", "ts", "open", "high", "low"});
+    const auto nv = parse_one("2,2024-01-02 09:30:00,1,3,1\n2,2024-01-02 09:31:00,1,3,1\n", o);
+    CHECK(nv.bars.close == std::vector<std::int64_t>{2, 2});
+    CHECK(nv.bars.volume == std::vector<std::int64_t>{0, 0});
+    CHECK(nv.notes == std::vector<std::string>{"no volume column: volume stored as 0"});
+    // A date alone is the whole stamp.
+    o.columns = cols({"date", "open", "high", "low", "close", "volume"});
+    CHECK(parse_one("d,o,h,l,c,v\n2024-01-02,1,2,1,2,5\n2024-01-03,2,3,1,2,5\n", o).key.base == 24h);
+
+    // Bad mappings are the call's fault, named before the file is read.
+    const std::pair<std::vector<std::string>, const char*> bad[] = {
+        {cols({"ts", "open", "high", "low", "close", "vol"}), "unknown role 'vol'"},
+        {cols({"ts", "open", "open", "low", "close"}), "role open given twice"},
+        {cols({"ts", "time", "open", "high", "low", "close"}), "ts is the whole stamp"},
+        {cols({"time", "open", "high", "low", "close"}), "time needs a date field"},
+        {cols({"open", "high", "low", "close", "volume"}), "no stamp"},
+        {cols({"ts", "open", "high", "close", "volume"}), "no low field"},
+    };
+    for (const auto& [c, want] : bad) {
+        o.columns = c;
+        const auto e = error_of("", o);
+        CAPTURE(e);
+        CHECK(e.starts_with("t.csv: error: --columns: "));
+        CHECK(e.find(want) != std::string::npos);
+    }
+    // Rows that do not fit the mapping are named as ever.
+    o.columns = cols({"ts", "open", "high", "low", "close", "volume"});
+    CHECK(error_of("ts,o,h,l,c,v\n2024-01-02 09:30:00,1,2,1,2,5\n2024-01-02 09:31:00,1,2,x,2,5\n", o) ==
+          "t.csv:3: error: low is not a decimal number (got 'x')");
+}
+
+TEST_CASE("csv: a symbol column names the series; several symbols are refused unless --symbol keeps one") {
+    const std::string hdr = "symbol,ts,open,high,low,close,volume\n";
+    const auto with = [](const char* a, const char* b, const char* c) {
+        return rows({std::string(a) + ",2024-01-02 09:30:00", std::string(b) + ",2024-01-02 09:31:00",
+                     std::string(c) + ",2024-01-02 09:32:00"});
+    };
+    // One symbol: it names the series, whatever the file is called.
+    auto b = parse_one(hdr + with("ES", "ES", "\"ES\""));
+    check_three(b);
+    CHECK(b.key.symbol == "ES");
+    CHECK(b.notes.empty());
+    CHECK(parse_one("Ticker,ts,open,high,low,close,volume\n" + with("NQ", "NQ", "NQ"), {}, kChunked).key.symbol == "NQ");
+
+    // Two: refused naming the line and both symbols.
+    const std::string mixed = hdr + with("ES", "ES", "NQ");
+    CHECK(error_of(mixed) ==
+          "t.csv:4: error: more than one symbol in the symbol column: 'ES' (line 2) and 'NQ'; one call stores one "
+          "series: pass --symbol to keep one symbol's rows (got 'NQ,2024-01-02 09:32:00,101,101.5,100.25,100.5,5.5')");
+    CHECK(error_of(mixed, {}, kChunked) == error_of(mixed));
+
+    // --symbol keeps that symbol's rows; the others are dropped, and lines keep their numbers.
+    ParseOptions o;
+    o.symbol = "NQ";
+    o.timeframe = 1min;
+    b = parse_one(mixed, o);
+    CHECK(b.key.symbol == "NQ");
+    CHECK(b.bars.ts == std::vector<std::int64_t>{utc_ns(2024, 1, 2, 9, 32)});
+    CHECK(b.bars.volume == std::vector<std::int64_t>{55});
+    o.symbol = "ES";
+    b = parse_one(mixed, o, kChunked);
+    CHECK(b.bars.size() == 2);
+    CHECK(b.bars.close == std::vector<std::int64_t>{10075, 10100});
+    CHECK(error_of(hdr + "ES,2024-01-02 09:30:00,1,2,1,2,5\nNQ,2024-01-02 09:30:00,1,2,1,2,5\nES,2024-01-02 09:31:00,1,2,x,2,5\n", o) ==
+          "t.csv:4: error: low is not a decimal number (got 'x')");
+    o.symbol = "CL";
+    CHECK(error_of(mixed, o) == "t.csv: error: no row has symbol CL in the symbol column (it holds ES, NQ) (got 'CL')");
+
+    // --columns can name the symbol field too; a bad symbol is named with its line.
+    o = {};
+    o.columns = {"ts", "open", "high", "low", "close", "volume", "symbol"};
+    o.timeframe = 1min;
+    CHECK(parse_one("2024-01-02 09:30:00,1,2,1,2,5,CL\n", o).key.symbol == "CL");
+    CHECK(error_of("2024-01-02 09:30:00,1,2,1,2,5,a\x01" "b\n", o) ==
+          "t.csv:1: error: symbol column: a symbol is 1 to 64 bytes of printable UTF-8 (got 'a\\x01b')");
+    // Bytes that are not UTF-8 are escaped in every message, never written raw.
+    CHECK(error_of("ts,open,high,low,close,volume\n2024-01-02 09:30:00,1,2,1,2,5\n\x80\xff\xc3\xa9,1,2,1,2,5\n") ==
+          "t.csv:3: error: unparseable timestamp (expected epoch s/ms/us/ns, 2021-12-31 23:01:00[.ffffff][Z|+01:00], "
+          "2021-12-31T23:01:00 or 20110103 090100) (got '\\x80\\xff\xc3\xa9')");
 }
 
 TEST_CASE("csv: date-only rows, --timeframe, --stamp end and the default symbol") {

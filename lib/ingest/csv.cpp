@@ -31,24 +31,35 @@ constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 // Step 1: the call's own arguments. They are wrong whatever the file holds, so they go first.
 
 struct Call {
-    std::string symbol;
+    std::string symbol;                     // given, else set by resolve_symbol
+    bool symbol_given = false;
     const date::time_zone* zone = nullptr;  // null: UTC, no tz lookups at all
     std::optional<Duration> stored_base;
+    std::vector<Role> roles;                // --columns, empty: from the header
 };
 
 bool is_utc(const std::string& tz) { return tz == "UTC" || tz == "Etc/UTC"; }
 
+// The name a CSV's series takes by default: the file's stem, past a compression suffix
+// (`spy.csv.gz` is SPY's file as much as `spy.csv` is).
+std::string default_symbol(const std::string& name) {
+    std::filesystem::path p(name);
+    for (const char* ext : {".gz", ".zst", ".zstd"})
+        if (p.extension() == ext) p = p.stem();
+    std::string symbol = p.stem().string();
+    return symbol.empty() ? name : symbol;
+}
+
 Call check_call(const std::string& name, const ParseOptions& opts) {
     Call call;
     call.symbol = opts.symbol;
-    if (call.symbol.empty()) {
-        call.symbol = std::filesystem::path(name).stem().string();
-        if (call.symbol.empty()) call.symbol = name;
-    }
-    try {
-        validate_symbol(call.symbol);
-    } catch (const InvalidInput& e) {
-        throw InvalidInput(name + ": error: " + e.what());
+    call.symbol_given = !opts.symbol.empty();
+    if (call.symbol_given) {
+        try {
+            validate_symbol(call.symbol);
+        } catch (const InvalidInput& e) {
+            throw InvalidInput(name + ": error: " + e.what());
+        }
     }
     if (!is_utc(opts.tz)) {
         try {
@@ -59,17 +70,110 @@ Call check_call(const std::string& name, const ParseOptions& opts) {
     }
     if (opts.timeframe && opts.timeframe->count() <= 0)
         throw_arg(name, "--timeframe must be positive", std::to_string(opts.timeframe->count()) + "ns");
-    // Asked before the bytes are read: a symbol with several bases fails at once.
-    if (!opts.timeframe && opts.stored_base) {
-        try {
-            call.stored_base = opts.stored_base(call.symbol);
-        } catch (const InvalidInput& e) {
-            throw InvalidInput(name + ": error: " + e.what());
-        }
-        if (call.stored_base && call.stored_base->count() <= 0)
-            throw_arg(name, "stored base must be positive", std::to_string(call.stored_base->count()) + "ns");
-    }
+    call.roles = roles_from_columns(opts.columns, name);
     return call;
+}
+
+// The stored base of the resolved symbol: a symbol with several bases fails before any row
+// is parsed.
+void ask_stored_base(Call& call, const std::string& name, const ParseOptions& opts) {
+    if (opts.timeframe || !opts.stored_base) return;
+    try {
+        call.stored_base = opts.stored_base(call.symbol);
+    } catch (const InvalidInput& e) {
+        throw InvalidInput(name + ": error: " + e.what());
+    }
+    if (call.stored_base && call.stored_base->count() <= 0)
+        throw_arg(name, "stored base must be positive", std::to_string(call.stored_base->count()) + "ns");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 2b: the symbol column, read before the rows. A file of one symbol names its series;
+// a file of several is refused (one series per call) unless --symbol picks one, whose rows are
+// kept: the others become blank lines in a copy, so every line keeps its number for messages.
+
+struct Resolved {
+    std::string filtered;      // the copy when rows were dropped, else empty
+    std::string_view data;     // what the row parser reads: `filtered` or the caller's bytes
+    const char* data_begin = nullptr;
+};
+
+Resolved resolve_symbol(std::string_view data, const Dialect& dialect, Call& call, const std::string& name) {
+    Resolved r{{}, data, dialect.data_begin};
+    const std::size_t col = dialect.layout.column[static_cast<std::size_t>(Role::symbol)];
+    if (col == kNpos) {
+        if (!call.symbol_given) {
+            if (name == "<stdin>")
+                throw InvalidInput(name + ": error: standard input has no file name to take a symbol from: pass --symbol");
+            call.symbol = default_symbol(name);
+            try {
+                validate_symbol(call.symbol);
+            } catch (const InvalidInput& e) {
+                throw InvalidInput(name + ": error: " + e.what() + " (the default symbol is the file name's stem; pass --symbol)");
+            }
+        }
+        return r;
+    }
+    const char* const e = data.data() + data.size();
+    const char delim = dialect.layout.delim;
+    std::string first_symbol;
+    std::size_t first_symbol_line = 0, kept = 0;
+    std::vector<std::string> others;  // symbols seen besides --symbol's, for the message when none match
+    if (call.symbol_given) {
+        r.filtered.reserve(data.size());
+        r.filtered.assign(data.data(), dialect.data_begin);
+    }
+    std::size_t line = dialect.first_data_line;
+    for (const char* p = dialect.data_begin; p < e; ++line) {
+        const char* eol = line_end(p, e);
+        const auto text = line_text(p, eol);
+        const char* next = std::min(eol + 1, e);
+        const auto fields = split(text, delim);
+        // A line too short for the symbol field is kept: the row parser names its field count.
+        const bool has_field = !text.empty() && col < fields.size();
+        const std::string_view sym = has_field ? trim(fields[col], " \"") : std::string_view{};
+        if (!call.symbol_given) {
+            if (has_field && first_symbol_line == 0) {
+                first_symbol = sym;
+                first_symbol_line = line;
+            } else if (has_field && sym != first_symbol) {
+                throw_at(name, line,
+                         "more than one symbol in the symbol column: '" + printable(first_symbol) + "' (line " +
+                             std::to_string(first_symbol_line) + ") and '" + printable(sym) +
+                             "'; one call stores one series: pass --symbol to keep one symbol's rows",
+                         text);
+            }
+        } else if (!has_field || sym == call.symbol) {
+            r.filtered.append(p, next);
+            kept += has_field;
+        } else {
+            r.filtered += '\n';
+            if (others.size() < 5 && std::find(others.begin(), others.end(), sym) == others.end())
+                others.emplace_back(sym);
+        }
+        p = next;
+    }
+    if (call.symbol_given) {
+        if (kept == 0) {
+            std::string list;
+            for (const auto& o : others) list += (list.empty() ? "" : ", ") + printable(o);
+            throw_arg(name, "no row has symbol " + call.symbol + " in the symbol column" +
+                                (list.empty() ? std::string() : " (it holds " + list + (others.size() == 5 ? ", ..." : "") + ")"),
+                      call.symbol);
+        }
+        r.data = r.filtered;
+        r.data_begin = r.filtered.data() + (dialect.data_begin - data.data());
+        return r;
+    }
+    if (first_symbol_line == 0) throw_at(name, dialect.first_line, "header but no data rows", dialect.first_text);
+    call.symbol = first_symbol;
+    try {
+        validate_symbol(call.symbol);
+    } catch (const InvalidInput&) {
+        // Not validate_symbol's message: it quotes the symbol raw, and this one is file bytes.
+        throw_at(name, first_symbol_line, "symbol column: a symbol is 1 to 64 bytes of printable UTF-8", first_symbol);
+    }
+    return r;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,14 +482,20 @@ Tuning serial(Tuning tuning) {
 std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& name,
                                    const ParseOptions& opts, const Tuning& tuning) {
     Call call = check_call(name, opts);
-    const Dialect dialect = detect_dialect(data, name);
-    const Chunks chunks = split_into_chunks(data, dialect.data_begin, tuning);
-    auto parsers = make_parsers(data, dialect, chunks, call, opts.tz);
-    parse_chunks(parsers, chunks, data, dialect.data_begin, opts.progress);
+    const Dialect dialect_in = detect_dialect(data, name, call.roles);
+    const Resolved resolved = resolve_symbol(data, dialect_in, call, name);
+    ask_stored_base(call, name, opts);
+    // With rows dropped, the rest reads the copy: same lines, same numbers.
+    const std::string_view text = resolved.data;
+    Dialect dialect = dialect_in;
+    dialect.data_begin = resolved.data_begin;
+    const Chunks chunks = split_into_chunks(text, dialect.data_begin, tuning);
+    auto parsers = make_parsers(text, dialect, chunks, call, opts.tz);
+    parse_chunks(parsers, chunks, text, dialect.data_begin, opts.progress);
     auto merged = merge_chunks(parsers, dialect.first_data_line);
     if (!merged) return parse_csv(data, name, opts, serial(tuning));
 
-    const RowReporter rows(data, dialect, name);
+    const RowReporter rows(text, dialect, name);
     report_row_error(*merged, rows);
     BarColumns& bars = merged->bars;
     if (bars.empty()) throw_at(name, dialect.first_line, "header but no data rows", dialect.first_text);
