@@ -94,8 +94,8 @@ void setup_ingest(CLI::App& app) {
     auto* sub = app.add_subcommand("ingest", "Load OHLCV bars from CSV or Databento DBN files (one transaction per file)");
     add_db(sub, o->db, "Store directory (created if missing)");
     auto* symbol = sub->add_option("--symbol", o->symbol,
-                                   "Symbol (CSV default: its symbol column, else the file name's stem); with a "
-                                   "symbol column, keeps only this symbol's rows");
+                                   "Symbol (CSV default: its symbol column, one series per symbol, else the file "
+                                   "name's stem); with a symbol column, keeps only this symbol's rows");
     sub->add_option("--timeframe", o->timeframe,
                     "Base timeframe, e.g. 1m (CSV default: the symbol's stored base, else the smallest step)");
     sub->add_option("--format", o->format, "auto, csv or dbn")->check(CLI::IsMember({"auto", "csv", "dbn"}));

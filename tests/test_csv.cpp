@@ -323,7 +323,7 @@ TEST_CASE("csv: --columns maps fields by position; a first line that is not data
           "t.csv:3: error: low is not a decimal number (got 'x')");
 }
 
-TEST_CASE("csv: a symbol column names the series; several symbols are refused unless --symbol keeps one") {
+TEST_CASE("csv: a symbol column names the series; a long-format file is one series per symbol, or --symbol's") {
     const std::string hdr = "symbol,ts,open,high,low,close,volume\n";
     const auto with = [](const char* a, const char* b, const char* c) {
         return rows({std::string(a) + ",2024-01-02 09:30:00", std::string(b) + ",2024-01-02 09:31:00",
@@ -336,27 +336,47 @@ TEST_CASE("csv: a symbol column names the series; several symbols are refused un
     CHECK(b.notes.empty());
     CHECK(parse_one("Ticker,ts,open,high,low,close,volume\n" + with("NQ", "NQ", "NQ"), {}, kChunked).key.symbol == "NQ");
 
-    // Two: refused naming the line and both symbols.
-    const std::string mixed = hdr + with("ES", "ES", "NQ");
-    CHECK(error_of(mixed) ==
-          "t.csv:4: error: more than one symbol in the symbol column: 'ES' (line 2) and 'NQ'; one call stores one "
-          "series: pass --symbol to keep one symbol's rows (got 'NQ,2024-01-02 09:32:00,101,101.5,100.25,100.5,5.5')");
-    CHECK(error_of(mixed, {}, kChunked) == error_of(mixed));
-
-    // --symbol keeps that symbol's rows; the others are dropped, and lines keep their numbers.
+    // Two: a series each, in order of first appearance, against a naive split of the rows.
+    const std::string mixed = hdr + with("ES", "NQ", "ES");
     ParseOptions o;
-    o.symbol = "NQ";
     o.timeframe = 1min;
+    for (const auto& t : {Tuning{}, kChunked, kSerial}) {
+        auto v = csv_detail::parse_csv(mixed, "t.csv", o, t);
+        REQUIRE(v.size() == 2);
+        CHECK(v[0].key.symbol == "ES");
+        CHECK(v[1].key.symbol == "NQ");
+        const Expected x;
+        CHECK(v[0].bars.ts == std::vector<std::int64_t>{x.ts[0], x.ts[2]});
+        CHECK(v[0].bars.close == std::vector<std::int64_t>{x.close[0], x.close[2]});
+        CHECK(v[0].bars.volume == std::vector<std::int64_t>{x.volume[0], x.volume[2]});
+        CHECK(v[1].bars.ts == std::vector<std::int64_t>{x.ts[1]});
+        CHECK(v[1].bars.open == std::vector<std::int64_t>{x.open[1]});
+        CHECK(v[1].scale == Scale{2, 0});  // each series its own decimals
+    }
+    // Each symbol's timeframe is its own: NQ's single bar cannot give one, named at its line.
+    CHECK(error_of(mixed) == "t.csv:3: error: cannot infer the timeframe from a single bar; pass --timeframe "
+                             "(got 'NQ,2024-01-02 09:31:00,100.75,101.25,100.5,101,20')");
+    // The first problem in file order wins, whichever symbol it is in; lines are the file's.
+    const std::string bad_nq = hdr + "ES,2024-01-02 09:30:00,1,2,1,2,5\nNQ,2024-01-02 09:30:00,1,2,x,2,5\n"
+                                      "ES,2024-01-02 09:31:00,1,2,y,2,5\nNQ,2024-01-02 09:31:00,1,2,1,2,5\n";
+    CHECK(error_of(bad_nq, o) == "t.csv:3: error: low is not a decimal number (got 'x')");
+    const std::string bad_es = hdr + "ES,2024-01-02 09:30:00,1,2,1,2,5\nNQ,2024-01-02 09:30:00,1,2,1,2,5\n"
+                                      "ES,2024-01-02 09:31:00,1,2,y,2,5\nNQ,2024-01-02 09:31:00,1,2,x,2,5\n";
+    CHECK(error_of(bad_es, o) == "t.csv:4: error: low is not a decimal number (got 'y')");
+    CHECK(error_of(bad_es, o, kChunked) == error_of(bad_es, o));
+    // A line too short to hold a symbol is every symbol's problem, named once at its line.
+    CHECK(error_of(hdr + "ES,2024-01-02 09:30:00,1,2,1,2,5\nNQ,2024-01-02 09:30:00,1,2,1,2,5\n2024\n", o) ==
+          "t.csv:4: error: wrong field count: expected 7 fields, got 1 (got '2024')");
+
+    // --symbol keeps that symbol's rows; lines keep their numbers.
+    o.symbol = "NQ";
     b = parse_one(mixed, o);
     CHECK(b.key.symbol == "NQ");
-    CHECK(b.bars.ts == std::vector<std::int64_t>{utc_ns(2024, 1, 2, 9, 32)});
-    CHECK(b.bars.volume == std::vector<std::int64_t>{55});
+    CHECK(b.bars.ts == std::vector<std::int64_t>{utc_ns(2024, 1, 2, 9, 31)});
     o.symbol = "ES";
     b = parse_one(mixed, o, kChunked);
     CHECK(b.bars.size() == 2);
-    CHECK(b.bars.close == std::vector<std::int64_t>{10075, 10100});
-    CHECK(error_of(hdr + "ES,2024-01-02 09:30:00,1,2,1,2,5\nNQ,2024-01-02 09:30:00,1,2,1,2,5\nES,2024-01-02 09:31:00,1,2,x,2,5\n", o) ==
-          "t.csv:4: error: low is not a decimal number (got 'x')");
+    CHECK(error_of(bad_nq, o) == "t.csv:4: error: low is not a decimal number (got 'y')");
     o.symbol = "CL";
     CHECK(error_of(mixed, o) == "t.csv: error: no row has symbol CL in the symbol column (it holds ES, NQ) (got 'CL')");
 
@@ -365,8 +385,8 @@ TEST_CASE("csv: a symbol column names the series; several symbols are refused un
     o.columns = {"ts", "open", "high", "low", "close", "volume", "symbol"};
     o.timeframe = 1min;
     CHECK(parse_one("2024-01-02 09:30:00,1,2,1,2,5,CL\n", o).key.symbol == "CL");
-    CHECK(error_of("2024-01-02 09:30:00,1,2,1,2,5,a\x01" "b\n", o) ==
-          "t.csv:1: error: symbol column: a symbol is 1 to 64 bytes of printable UTF-8 (got 'a\\x01b')");
+    CHECK(error_of("2024-01-02 09:30:00,1,2,1,2,5,CL\n2024-01-02 09:30:00,1,2,1,2,5,a\x01" "b\n", o) ==
+          "t.csv:2: error: symbol column: a symbol is 1 to 64 bytes of printable UTF-8 (got 'a\\x01b')");
     // Bytes that are not UTF-8 are escaped in every message, never written raw.
     CHECK(error_of("ts,open,high,low,close,volume\n2024-01-02 09:30:00,1,2,1,2,5\n\x80\xff\xc3\xa9,1,2,1,2,5\n") ==
           "t.csv:3: error: unparseable timestamp (expected epoch s/ms/us/ns, 2021-12-31 23:01:00[.ffffff][Z|+01:00], "

@@ -129,7 +129,7 @@ bool ChunkParser::parse_rows(const char* p, const char* end) {
             bool ok = true;
             switch (roles[c]) {
                 case Role::skip:
-                case Role::symbol:  // read by the driver before the rows (csv.cpp, resolve_symbol)
+                case Role::symbol:  // read by the driver before the rows (csv.cpp, split_by_symbol)
                     while (*p != delim && *p != '\n' && *p != '\r') ++p;
                     break;
                 case Role::ts: ok = parse_ts(p, r); break;

@@ -73,7 +73,7 @@ std::string printable(std::string_view s) {
 }
 
 void throw_at(const std::string& name, std::size_t line, const std::string& reason, std::string_view got) {
-    throw InvalidInput(name + ":" + std::to_string(line) + ": error: " + reason + " (got '" + printable(got) + "')");
+    throw LineError(name + ":" + std::to_string(line) + ": error: " + reason + " (got '" + printable(got) + "')", line);
 }
 
 void throw_arg(const std::string& name, const std::string& reason, std::string_view got) {

@@ -1,7 +1,8 @@
 # --columns maps a CSV's fields by position (issue 17): a file whose header does not match its
 # rows is refused without it and read with it; a bad mapping is refused naming it. A symbol
-# column names the series; several symbols are refused naming the line and both, unless --symbol
-# keeps one. Every refusal leaves the store byte for byte as it was (query and ls --json).
+# column names the series; a long-format file of several symbols stores one series per symbol in
+# its one transaction, or --symbol's rows only. Every refusal leaves the store byte for byte as
+# it was (query and ls --json).
 set -u
 db=$PWD/db
 snap() { "$BARSTORE" ls --db "$db" --json; for s in $("$BARSTORE" ls --db "$db" | cut -f1 | sort -u); do "$BARSTORE" query --db "$db" "$s" --format csv; done; }
@@ -36,14 +37,20 @@ refused "wrong mapping" --symbol M2 --columns ts,open,high,low,close,volume,skip
 # Symbol columns: one symbol names the series (ticker is recognised too).
 printf 'ticker,ts,open,high,low,close,volume\nES,2024-01-02 09:30:00,4700,4701,4699,4700.5,10\nES,2024-01-02 09:31:00,4700.5,4702,4700,4701,12\n' > one.csv
 "$BARSTORE" ingest --db "$db" one.csv 2>&1
-# Long format: several symbols are refused naming the line and both, unless --symbol keeps one.
-printf 'symbol,ts,open,high,low,close,volume\nES,2024-01-02 09:32:00,4701,4702,4700,4701.5,9\nNQ,2024-01-02 09:32:00,16500,16510,16490,16505,3\nES,2024-01-02 09:33:00,4701.5,4703,4701,4702,11\nNQ,2024-01-02 09:33:00,16505,16520,16500,16515,4\n' > long.csv
-refused "two symbols" long.csv
+# Long format: one series per symbol, all in the file's one transaction; --symbol keeps one.
+printf 'symbol,ts,open,high,low,close,volume\nES,2024-01-02 09:32:00,4701,4702,4700,4701.5,9\nNQ,2024-01-02 09:32:00,16500,16510,16490,16505,3\nES,2024-01-02 09:33:00,4701.5,4703,4701,4702,11\nNQ,2024-01-02 09:33:00,16505,16520,16500,16515,4\nCL,2024-01-02 09:33:00,71.5,71.6,71.4,71.55,2\n' > long.csv
+# A bad row of one symbol refuses the whole file: neither symbol is stored.
+sed 's/^NQ,2024-01-02 09:33:00,16505,16520,16500/NQ,2024-01-02 09:33:00,16505,16520,16530/' long.csv > long-bad.csv
+refused "long format, one bad row" long-bad.csv
+refused "symbol not in file" --symbol GC long.csv
 "$BARSTORE" ingest --db "$db" --symbol NQ long.csv 2>&1
-"$BARSTORE" ingest --db "$db" --symbol ES long.csv 2>&1
-"$BARSTORE" query --db "$db" ES --format csv
+# NQ is stored now: the file is refused whole, so ES and CL are not stored either.
+refused "NQ again" --timeframe 1m long.csv
 "$BARSTORE" query --db "$db" NQ --format csv
-refused "symbol not in file" --symbol CL long.csv
+sed -i '/^NQ/d' long.csv
+"$BARSTORE" ingest --db "$db" --timeframe 1m long.csv 2>&1
+"$BARSTORE" query --db "$db" ES --format csv
+"$BARSTORE" query --db "$db" CL --format csv
 # --columns can name a symbol field in a headerless file.
 printf '2024-01-02 09:34:00,4702,4704,4701,4703,8,ES\n' > es.csv
 "$BARSTORE" ingest --db "$db" --columns ts,open,high,low,close,volume,symbol es.csv 2>&1

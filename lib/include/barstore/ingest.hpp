@@ -27,7 +27,7 @@ using ProgressFn = std::function<void(std::uint64_t done_bytes, std::uint64_t to
 using StoredBaseFn = std::function<std::optional<Duration>(const std::string& symbol)>;
 
 struct ParseOptions {
-    std::string symbol;                 ///< CSV: default the file name's stem; DBN: renames a single-symbol file
+    std::string symbol;                 ///< CSV: default the symbol column, else the file name's stem; DBN: renames a single-symbol file
     /// CSV: default stored_base's answer, else the smallest step between bars; DBN: must match
     std::optional<Duration> timeframe;
     /// CSV without timeframe: asked once for the symbol. An update joins the stored series, so a
@@ -40,8 +40,8 @@ struct ParseOptions {
     /// high, low, close, volume, symbol or skip (ts or date, and open..close, required; date
     /// alone is a whole stamp). A first line that does not parse as data is then a header and
     /// skipped whatever it says. Empty: roles from the header, or the 6/7-field layouts.
-    /// With a symbol field, every row must name the same symbol unless `symbol` is given, which
-    /// then keeps only that symbol's rows; without `symbol` the field's symbol names the series.
+    /// With a symbol field (or a symbol/ticker header column) each symbol is its own batch (a
+    /// long-format file), unless `symbol` is given, which keeps only that symbol's rows.
     std::vector<std::string> columns;
     ProgressFn progress;                ///< optional
 };
