@@ -7,6 +7,7 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -127,8 +128,10 @@ std::vector<SymbolText> split_by_symbol(std::string_view data, const Dialect& di
     }
     const char* const e = data.data() + data.size();
     const char delim = dialect.layout.delim;
-    // Pass 1: the symbols, in order of first appearance (a cold scan: long files have few).
+    // Pass 1: the symbols, in order of first appearance; `index` keeps both passes linear in
+    // the rows however many symbols a file has.
     std::vector<SymbolText> out;
+    std::map<std::string, std::size_t, std::less<>> index;
     std::vector<std::string> others;  // symbols passed over by --symbol, for the message when none match
     std::size_t line = dialect.first_data_line;
     for (const char* p = dialect.data_begin; p < e; ++line) {
@@ -141,7 +144,7 @@ std::vector<SymbolText> split_by_symbol(std::string_view data, const Dialect& di
             if (others.size() < 5 && std::find(others.begin(), others.end(), sym) == others.end()) others.emplace_back(sym);
             continue;
         }
-        if (std::none_of(out.begin(), out.end(), [&](const SymbolText& t) { return t.symbol == sym; })) {
+        if (index.try_emplace(std::string(sym), out.size()).second) {
             SymbolText t;
             t.symbol = sym;
             t.first_line = line;
@@ -178,11 +181,15 @@ std::vector<SymbolText> split_by_symbol(std::string_view data, const Dialect& di
         const char* next = std::min(eol + 1, e);
         bool has = false;
         const auto sym = symbol_field(text, delim, col, has);
-        for (auto& t : out)
-            if (!text.empty() && (!has || t.symbol == sym)) {
-                t.copy.append(p, next);
-                t.lines.push_back(line);
-            }
+        const auto add = [&](SymbolText& t) {
+            t.copy.append(p, next);
+            t.lines.push_back(line);
+        };
+        if (!text.empty() && !has) {
+            for (auto& t : out) add(t);
+        } else if (has) {
+            if (const auto it = index.find(sym); it != index.end()) add(out[it->second]);
+        }
         p = next;
     }
     return out;
