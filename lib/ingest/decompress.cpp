@@ -36,12 +36,15 @@ bool starts_with(std::span<const std::byte> b, std::initializer_list<unsigned> m
     throw InvalidInput(name + ": error: " + reason + " at compressed byte " + std::to_string(at));
 }
 
-// Output grows by doubling up to the cap, never by a size the stream declares.
+// Output grows by doubling up to the cap. A size the stream declares (zstd's frame header,
+// gzip's ISIZE trailer) only sizes the first buffer, never past the cap: a lie costs a regrow
+// or the bomb error, and the truth saves the regrows and a buffer 8x the input.
 class Output {
 public:
-    Output(std::size_t input_bytes, const std::string& name)
+    Output(std::size_t input_bytes, std::uint64_t declared_bytes, const std::string& name)
         : cap_(std::clamp<std::uint64_t>(input_bytes * kMaxRatio, kMinCapBytes, kMaxCapBytes)), name_(name) {
-        out_.resize(std::min<std::uint64_t>(cap_, std::max<std::uint64_t>(input_bytes * 8, 64u << 10)));
+        const std::uint64_t guess = declared_bytes ? declared_bytes + (64u << 10) : std::max<std::uint64_t>(input_bytes * 8, 64u << 10);
+        out_.resize(std::min<std::uint64_t>(cap_, guess));
     }
     // Room for more output; `at` is the compressed position, for the message.
     void grow_if_full(std::size_t at) {
@@ -71,7 +74,11 @@ std::string gunzip(std::span<const std::byte> src, const std::string& name) {
     // 16 + MAX_WBITS: gzip wrapper only (a raw zlib stream has no gzip magic, so never gets here).
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
     const std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, &inflateEnd);
-    Output out(src.size(), name);
+    // ISIZE, the last 4 bytes, is the (last member's) size mod 2^32: a hint, right for one member under 4 GiB.
+    std::uint64_t isize = 0;
+    if (src.size() >= 18)
+        for (std::size_t i = 0; i < 4; ++i) isize |= std::uint64_t{byte_at(src, src.size() - 4 + i)} << (8 * i);
+    Output out(src.size(), isize, name);
     std::size_t in_pos = 0;
     for (;;) {
         out.grow_if_full(in_pos);
@@ -111,7 +118,9 @@ std::string unzstd(std::span<const std::byte> src, const std::string& name) {
     // zstd's default streaming window limit (128 MiB), as for DBN.
     if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, 27)))
         throw Error(Errc::internal, "zstd refused windowLogMax");
-    Output out(src.size(), name);
+    const auto declared = ZSTD_getFrameContentSize(src.data(), src.size());
+    Output out(src.size(),
+               declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR ? 0 : declared, name);
     ZSTD_inBuffer in{src.data(), src.size(), 0};
     for (;;) {
         out.grow_if_full(in.pos);
