@@ -12,11 +12,14 @@
 
 #include <date/date.h>
 #include <date/tz.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "barstore/decimal.hpp"
 #include "barstore/error.hpp"
 #include "barstore/ingest.hpp"
 #include "ingest/csv_internal.hpp"
+#include "ingest/decompress.hpp"
 #include "ingest/csv_number.hpp"
 #include "reference/naive_csv.hpp"
 #include "support/time.hpp"
@@ -965,4 +968,74 @@ TEST_CASE("csv: number fields equal the reference, through the fast path and the
         const bool took = csv_detail::parse_number(p, fast) && p == padded.data() + t.size();
         CHECK((took ? shown(fast) : "refused") == (want.find('@') != std::string::npos ? want : "refused"));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compressed input (issue 17): ingest/decompress.cpp against zlib's and zstd's own encoders.
+
+namespace {
+
+std::string gzip_of(const std::string& text) {
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    z.avail_in = static_cast<uInt>(text.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+std::string zstd_of(const std::string& text) {
+    std::string out(ZSTD_compressBound(text.size()), '\0');
+    const auto n = ZSTD_compress(out.data(), out.size(), text.data(), text.size(), 3);
+    REQUIRE(!ZSTD_isError(n));
+    out.resize(n);
+    return out;
+}
+
+std::string unpack(const std::string& packed) {
+    const auto bytes = std::as_bytes(std::span<const char>(packed.data(), packed.size()));
+    return ingest_detail::decompress(bytes, ingest_detail::sniff_compression(bytes), "t.csv.gz");
+}
+
+}  // namespace
+
+TEST_CASE("csv: gzip and zstd decode to the exact text; every truncation is an error naming the byte") {
+    std::string text = "ts,open,high,low,close,volume\n";
+    for (int i = 0; i < 2000; ++i) text += "2024-01-02 09:" + std::to_string(10 + i % 50) + ":00,1.5,2,1,1.25," + std::to_string(i) + "\n";
+    const std::string gz = gzip_of(text), zs = zstd_of(text);
+    CHECK(unpack(gz) == text);
+    CHECK(unpack(zs) == text);
+    CHECK(unpack(gz + gzip_of("more\n")) == text + "more\n");  // members, as `cat a.gz b.gz`
+    CHECK(unpack(zs + zstd_of("more\n")) == text + "more\n");  // frames
+    // ISIZE only sizes the first buffer (decompress.cpp); a lie in either direction is still
+    // caught, as zlib checks it against what it decoded.
+    for (const std::uint32_t lie : {1u, 0xFFFFFFFFu}) {
+        std::string lying = gz;
+        for (int i = 0; i < 4; ++i) lying[lying.size() - 4 + i] = static_cast<char>(lie >> (8 * i));
+        CAPTURE(lie);
+        CHECK_THROWS_AS(unpack(lying), InvalidInput);
+    }
+    for (std::size_t n = 0; n < gz.size(); n += 1 + n / 16) {
+        CAPTURE(n);
+        try {
+            (void)unpack(gz.substr(0, n));
+            if (n >= 2) FAIL("a gzip stream cut at byte " << n << " decoded");
+        } catch (const InvalidInput& e) {
+            const std::string what = e.what();
+            CHECK(what.starts_with("t.csv.gz: error: "));
+            CHECK(what.ends_with("at compressed byte " + std::to_string(n)));
+        }
+    }
+    for (std::size_t n = 4; n < zs.size(); n += 1 + n / 16) {
+        CAPTURE(n);
+        CHECK_THROWS_AS(unpack(zs.substr(0, n)), InvalidInput);
+    }
+    // A bomb: 128 MiB of zeros in a few KiB is past 1024x the input (and the 64 MiB floor).
+    const std::string bomb = zstd_of(std::string(128u << 20, '\0'));
+    CHECK_THROWS_WITH_AS(unpack(bomb), doctest::Contains("likely decompression bomb"), InvalidInput);
 }
