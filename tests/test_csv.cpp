@@ -999,7 +999,7 @@ std::string zstd_of(const std::string& text) {
 
 std::string unpack(const std::string& packed) {
     const auto bytes = std::as_bytes(std::span<const char>(packed.data(), packed.size()));
-    return ingest_detail::decompress(bytes, ingest_detail::sniff_compression(bytes), "t.csv.gz");
+    return std::string(ingest_detail::decompress(bytes, ingest_detail::sniff_compression(bytes), "t.csv.gz").view());
 }
 
 }  // namespace

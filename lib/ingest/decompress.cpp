@@ -3,13 +3,16 @@
 // shorter input parsed as if complete, and that no message carries raw compressed bytes.
 #include "ingest/decompress.hpp"
 
+#include <sys/mman.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
+#include <utility>
 
 #include "barstore/error.hpp"
 
@@ -38,27 +41,27 @@ bool starts_with(std::span<const std::byte> b, std::initializer_list<unsigned> m
 
 // Output grows by doubling up to the cap. A size the stream declares (zstd's frame header,
 // gzip's ISIZE trailer) only sizes the first buffer, never past the cap: a lie costs a regrow
-// or the bomb error, and the truth saves the regrows and a buffer 8x the input.
+// or the bomb error, and the truth saves the regrows.
 class Output {
 public:
     Output(std::size_t input_bytes, std::uint64_t declared_bytes, const std::string& name)
         : cap_(std::clamp<std::uint64_t>(input_bytes * kMaxRatio, kMinCapBytes, kMaxCapBytes)), name_(name) {
         const std::uint64_t guess = declared_bytes ? declared_bytes + (64u << 10) : std::max<std::uint64_t>(input_bytes * 8, 64u << 10);
-        out_.resize(std::min<std::uint64_t>(cap_, guess));
+        out_.reserve(std::min<std::uint64_t>(cap_, guess));
     }
     // Room for more output; `at` is the compressed position, for the message.
     void grow_if_full(std::size_t at) {
-        if (produced < out_.size()) return;
-        if (out_.size() >= cap_)
+        if (produced < out_.capacity()) return;
+        if (out_.capacity() >= cap_)
             fail(name_, "decompresses to more than " + std::to_string(cap_) +
                             " bytes (the limit: 1024x the input, 64 MiB to 64 GiB); refusing a likely decompression bomb",
                  at);
-        out_.resize(std::min<std::uint64_t>(cap_, out_.size() * 2));
+        out_.reserve(std::min<std::uint64_t>(cap_, out_.capacity() * 2));
     }
     char* next() { return out_.data() + produced; }
-    std::size_t room() const { return out_.size() - produced; }
-    std::string take() {
-        out_.resize(produced);
+    std::size_t room() const { return out_.capacity() - produced; }
+    GrowBuffer take() {
+        out_.set_size(produced);
         return std::move(out_);
     }
     std::size_t produced = 0;
@@ -66,10 +69,10 @@ public:
 private:
     std::uint64_t cap_;
     const std::string& name_;
-    std::string out_;
+    GrowBuffer out_;
 };
 
-std::string gunzip(std::span<const std::byte> src, const std::string& name) {
+GrowBuffer gunzip(std::span<const std::byte> src, const std::string& name) {
     z_stream z{};
     // 16 + MAX_WBITS: gzip wrapper only (a raw zlib stream has no gzip magic, so never gets here).
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
@@ -112,7 +115,7 @@ std::string gunzip(std::span<const std::byte> src, const std::string& name) {
     return out.take();
 }
 
-std::string unzstd(std::span<const std::byte> src, const std::string& name) {
+GrowBuffer unzstd(std::span<const std::byte> src, const std::string& name) {
     std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
     if (!dctx) throw std::bad_alloc();
     // zstd's default streaming window limit (128 MiB), as for DBN.
@@ -139,6 +142,36 @@ std::string unzstd(std::span<const std::byte> src, const std::string& name) {
 
 }  // namespace
 
+GrowBuffer::GrowBuffer(GrowBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)),
+      capacity_(std::exchange(other.capacity_, 0)) {}
+
+GrowBuffer& GrowBuffer::operator=(GrowBuffer&& other) noexcept {
+    if (this != &other) {
+        this->~GrowBuffer();
+        data_ = std::exchange(other.data_, nullptr);
+        size_ = std::exchange(other.size_, 0);
+        capacity_ = std::exchange(other.capacity_, 0);
+    }
+    return *this;
+}
+
+GrowBuffer::~GrowBuffer() {
+    if (data_) ::munmap(data_, capacity_);
+}
+
+void GrowBuffer::reserve(std::size_t bytes) {
+    if (bytes <= capacity_) return;
+    constexpr std::size_t kPage = 4096;
+    const std::size_t want = (bytes + kPage - 1) / kPage * kPage;
+    void* p = data_ ? ::mremap(data_, capacity_, want, MREMAP_MAYMOVE)
+                    : ::mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    data_ = static_cast<char*>(p);
+    capacity_ = want;
+    ::madvise(p, want, MADV_HUGEPAGE);  // a hint: refused where THP is off, which is fine
+}
+
 Compression sniff_compression(std::span<const std::byte> data) {
     if (starts_with(data, {0x1f, 0x8b})) return Compression::gzip;
     if (starts_with(data, {0x28, 0xb5, 0x2f, 0xfd})) return Compression::zstd;
@@ -156,13 +189,17 @@ void refuse_archives(std::span<const std::byte> data, const std::string& name) {
                            "with `-` as the file");
 }
 
-std::string decompress(std::span<const std::byte> data, Compression c, const std::string& name) {
+GrowBuffer decompress(std::span<const std::byte> data, Compression c, const std::string& name) {
     switch (c) {
         case Compression::gzip: return gunzip(data, name);
         case Compression::zstd: return unzstd(data, name);
         case Compression::none: break;
     }
-    return std::string(reinterpret_cast<const char*>(data.data()), data.size());
+    GrowBuffer copy;
+    copy.reserve(data.size());
+    if (!data.empty()) std::memcpy(copy.data(), data.data(), data.size());
+    copy.set_size(data.size());
+    return copy;
 }
 
 std::string zstd_head(std::span<const std::byte> data, std::size_t n) {

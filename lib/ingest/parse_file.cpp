@@ -60,20 +60,19 @@ private:
 };
 
 // Standard input read to its end: a pipe has no size to map.
-std::vector<std::byte> read_stdin(const std::string& name) {
-    std::vector<std::byte> buf(1u << 20);
-    std::size_t used = 0;
+ingest_detail::GrowBuffer read_stdin(const std::string& name) {
+    ingest_detail::GrowBuffer buf;
+    buf.reserve(4u << 20);
     for (;;) {
-        if (used == buf.size()) buf.resize(buf.size() * 2);
-        const ssize_t n = ::read(STDIN_FILENO, buf.data() + used, buf.size() - used);
+        if (buf.size() == buf.capacity()) buf.reserve(buf.capacity() * 2);
+        const ssize_t n = ::read(STDIN_FILENO, buf.data() + buf.size(), buf.capacity() - buf.size());
         if (n == 0) break;
         if (n < 0) {
             if (errno == EINTR) continue;
             throw IoError(name + ": error: cannot read: " + std::strerror(errno));
         }
-        used += static_cast<std::size_t>(n);
+        buf.set_size(buf.size() + static_cast<std::size_t>(n));
     }
-    buf.resize(used);
     return buf;
 }
 
@@ -95,21 +94,21 @@ std::vector<SeriesBatch> parse_file(const std::filesystem::path& path, FileForma
     using namespace ingest_detail;
     const std::string name = input_name(path);
     std::optional<MappedFile> file;
-    std::vector<std::byte> piped;
+    GrowBuffer piped;
     std::span<const std::byte> bytes;
     if (path == "-") {
         piped = read_stdin(name);
-        bytes = piped;
+        bytes = piped.bytes();
     } else {
         bytes = file.emplace(path).bytes();
     }
     refuse_archives(bytes, name);
     auto compression = sniff_compression(bytes);
     // gzip is CSV's (Databento writes zstd): decoded first, then told apart like a plain file.
-    std::string plain;
+    GrowBuffer plain;
     if (compression == Compression::gzip) {
         plain = decompress(bytes, compression, name);
-        bytes = std::as_bytes(std::span<const char>(plain.data(), plain.size()));
+        bytes = plain.bytes();
         compression = Compression::none;
     }
     if (format == FileFormat::auto_detect) {
@@ -126,7 +125,7 @@ std::vector<SeriesBatch> parse_file(const std::filesystem::path& path, FileForma
     }
     if (compression == Compression::zstd) {
         plain = decompress(bytes, compression, name);
-        bytes = std::as_bytes(std::span<const char>(plain.data(), plain.size()));
+        bytes = plain.bytes();
     }
     // The default symbol is the file's stem, past .gz/.zst (parse_csv).
     return parse_csv({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, name, opts);

@@ -24,14 +24,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     namespace d = barstore::ingest_detail;
     const auto bytes = std::as_bytes(std::span<const std::uint8_t>(data, size));
-    std::string plain;
+    d::GrowBuffer plain;
     if (const auto c = d::sniff_compression(bytes); c != d::Compression::none) {
         try {
             plain = d::decompress(bytes, c, "fuzz.csv");
         } catch (const barstore::InvalidInput&) {
             return 0;
         }
-        text = plain;
+        text = plain.view();
     }
     fuzz::expect_clean([&] { return barstore::parse_csv(text, "fuzz.csv", opts); });
     return 0;
