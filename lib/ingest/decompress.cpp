@@ -161,7 +161,7 @@ GrowBuffer::~GrowBuffer() {
 }
 
 void GrowBuffer::reserve(std::size_t bytes) {
-    if (bytes <= capacity_) return;
+    if (bytes <= capacity_) return;  // also bytes == 0: mmap of 0 bytes is an error
     constexpr std::size_t kPage = 4096;
     const std::size_t want = (bytes + kPage - 1) / kPage * kPage;
     void* p = data_ ? ::mremap(data_, capacity_, want, MREMAP_MAYMOVE)
