@@ -2,6 +2,7 @@
 // against a plain reference (tests/reference/naive_decimal.hpp, a strict UTF-8 validator here).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <climits>
 #include <random>
 #include <string>
@@ -254,7 +255,15 @@ TEST_CASE("validate_symbol rejects empty, too long, control bytes and bad UTF-8"
         CAPTURE(s);
         CHECK_FALSE(reference_symbol_ok(s));
         CHECK_THROWS_AS(barstore::validate_symbol(s), barstore::InvalidInput);
+        // The message quotes the symbol with every byte outside printable ASCII as \xNN.
+        try {
+            barstore::validate_symbol(s);
+        } catch (const barstore::InvalidInput& e) {
+            const std::string what = e.what();
+            CHECK(std::all_of(what.begin(), what.end(), [](char c) { return c >= 0x20 && c < 0x7F; }));
+        }
     }
+    CHECK_THROWS_WITH(barstore::validate_symbol("ab\x1B[0m"), "symbol must be printable UTF-8 (got 'ab\\x1b[0m')");
 }
 
 TEST_CASE("validate_symbol rejects ill-formed UTF-8 that only a strict decoder catches") {

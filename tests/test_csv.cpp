@@ -12,11 +12,14 @@
 
 #include <date/date.h>
 #include <date/tz.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "barstore/decimal.hpp"
 #include "barstore/error.hpp"
 #include "barstore/ingest.hpp"
 #include "ingest/csv_internal.hpp"
+#include "ingest/decompress.hpp"
 #include "ingest/csv_number.hpp"
 #include "reference/naive_csv.hpp"
 #include "support/time.hpp"
@@ -250,7 +253,9 @@ TEST_CASE("csv: columns not stored and a missing volume are named in notes, neve
     o.timeframe = Duration{std::chrono::minutes(1)};
     const auto extra = parse_one("Symbol,Date,Open,High,Low,Close,Adj Close,Volume,\"OpenInterest\"\n"
                                  "SPY,2024-01-02 09:30:00,100.5,101,100,100.75,99.1,10,7\n", o);
-    CHECK(extra.notes == std::vector<std::string>{"columns not stored: Symbol, Adj Close, OpenInterest"});
+    // Symbol is a column barstore reads (it names the series), not one it drops.
+    CHECK(extra.notes == std::vector<std::string>{"columns not stored: Adj Close, OpenInterest"});
+    CHECK(extra.key.symbol == "SPY");
     CHECK(extra.bars.volume == std::vector<std::int64_t>{10});
 
     // No volume column: every volume is 0, at 0 decimals, and the note says so.
@@ -267,6 +272,128 @@ TEST_CASE("csv: columns not stored and a missing volume are named in notes, neve
     // A file that stores every column, and a headerless one, have nothing to say.
     CHECK(parse_one("ts,open,high,low,close,volume\n2024-01-02 09:30:00,1,2,1,2,5\n", o).notes.empty());
     CHECK(parse_one("2024-01-02 09:30:00,1,2,1,2,5\n", o).notes.empty());
+}
+
+TEST_CASE("csv: --columns maps fields by position; a first line that is not data is a header") {
+    ParseOptions o;
+    const auto cols = [](std::initializer_list<const char*> c) { return std::vector<std::string>(c.begin(), c.end()); };
+    // Issue 17's file: date and time in two fields under one header name, so the header names
+    // one column fewer than the rows hold: refused, whatever the rows say.
+    const std::string mismatched = "Date Time,Open,High,Low,Close,Volume\n" +
+                                   rows({"2024-01-02,09:30:00", "2024-01-02,09:31:00", "2024-01-02,09:32:00"});
+    CHECK(error_of(mismatched) == "t.csv:2: error: wrong field count: expected 6 fields, got 7 "
+                                  "(got '2024-01-02,09:30:00,100.5,101,100,100.75,10')");
+    o.columns = cols({"date", "time", "open", "high", "low", "close", "volume"});
+    check_three(parse_one(mismatched, o));
+    check_three(parse_one(mismatched, o, kChunked));
+    // The same rows without a header: the first line is data, and is kept.
+    check_three(parse_one(rows({"2024-01-02,09:30:00", "2024-01-02,09:31:00", "2024-01-02,09:32:00"}), o));
+    // A header that names the columns wrongly is overridden: the roles are the option's.
+    o.columns = cols({"skip", "ts", "open", "high", "low", "close", "volume"});
+    const auto b = parse_one("close,open,volume,high,low,ts,x\n" + rows({"A,2024-01-02 09:30:00", "B,2024-01-02 09:31:00",
+                                                                      "C,2024-01-02 09:32:00"}), o);
+    check_three(b);
+    CHECK(b.notes.empty());  // skip was asked for: nothing to say
+    // Roles in any order, case-insensitive, volume optional (stored 0, and said).
+    o.columns = cols({"Close", "ts", "open", "high", "low"});
+    const auto nv = parse_one("2,2024-01-02 09:30:00,1,3,1\n2,2024-01-02 09:31:00,1,3,1\n", o);
+    CHECK(nv.bars.close == std::vector<std::int64_t>{2, 2});
+    CHECK(nv.bars.volume == std::vector<std::int64_t>{0, 0});
+    CHECK(nv.notes == std::vector<std::string>{"no volume column: volume stored as 0"});
+    // A date alone is the whole stamp.
+    o.columns = cols({"date", "open", "high", "low", "close", "volume"});
+    CHECK(parse_one("d,o,h,l,c,v\n2024-01-02,1,2,1,2,5\n2024-01-03,2,3,1,2,5\n", o).key.base == 24h);
+
+    // Bad mappings are the call's fault, named before the file is read.
+    const std::pair<std::vector<std::string>, const char*> bad[] = {
+        {cols({"ts", "open", "high", "low", "close", "vol"}), "unknown role 'vol'"},
+        {cols({"ts", "open", "open", "low", "close"}), "role open given twice"},
+        {cols({"ts", "time", "open", "high", "low", "close"}), "ts is the whole stamp"},
+        {cols({"time", "open", "high", "low", "close"}), "time needs a date field"},
+        {cols({"open", "high", "low", "close", "volume"}), "no stamp"},
+        {cols({"ts", "open", "high", "close", "volume"}), "no low field"},
+    };
+    for (const auto& [c, want] : bad) {
+        o.columns = c;
+        const auto e = error_of("", o);
+        CAPTURE(e);
+        CHECK(e.starts_with("t.csv: error: --columns: "));
+        CHECK(e.find(want) != std::string::npos);
+    }
+    // Rows that do not fit the mapping are named as ever.
+    o.columns = cols({"ts", "open", "high", "low", "close", "volume"});
+    CHECK(error_of("ts,o,h,l,c,v\n2024-01-02 09:30:00,1,2,1,2,5\n2024-01-02 09:31:00,1,2,x,2,5\n", o) ==
+          "t.csv:3: error: low is not a decimal number (got 'x')");
+}
+
+TEST_CASE("csv: a symbol column names the series; a long-format file is one series per symbol, or --symbol's") {
+    const std::string hdr = "symbol,ts,open,high,low,close,volume\n";
+    const auto with = [](const char* a, const char* b, const char* c) {
+        return rows({std::string(a) + ",2024-01-02 09:30:00", std::string(b) + ",2024-01-02 09:31:00",
+                     std::string(c) + ",2024-01-02 09:32:00"});
+    };
+    // One symbol: it names the series, whatever the file is called.
+    auto b = parse_one(hdr + with("ES", "ES", "\"ES\""));
+    check_three(b);
+    CHECK(b.key.symbol == "ES");
+    CHECK(b.notes.empty());
+    CHECK(parse_one("Ticker,ts,open,high,low,close,volume\n" + with("NQ", "NQ", "NQ"), {}, kChunked).key.symbol == "NQ");
+
+    // Two: a series each, in order of first appearance, against a naive split of the rows.
+    const std::string mixed = hdr + with("ES", "NQ", "ES");
+    ParseOptions o;
+    o.timeframe = 1min;
+    for (const auto& t : {Tuning{}, kChunked, kSerial}) {
+        auto v = csv_detail::parse_csv(mixed, "t.csv", o, t);
+        REQUIRE(v.size() == 2);
+        CHECK(v[0].key.symbol == "ES");
+        CHECK(v[1].key.symbol == "NQ");
+        const Expected x;
+        CHECK(v[0].bars.ts == std::vector<std::int64_t>{x.ts[0], x.ts[2]});
+        CHECK(v[0].bars.close == std::vector<std::int64_t>{x.close[0], x.close[2]});
+        CHECK(v[0].bars.volume == std::vector<std::int64_t>{x.volume[0], x.volume[2]});
+        CHECK(v[1].bars.ts == std::vector<std::int64_t>{x.ts[1]});
+        CHECK(v[1].bars.open == std::vector<std::int64_t>{x.open[1]});
+        CHECK(v[1].scale == Scale{2, 0});  // each series its own decimals
+    }
+    // Each symbol's timeframe is its own: NQ's single bar cannot give one, named at its line.
+    CHECK(error_of(mixed) == "t.csv:3: error: cannot infer the timeframe from a single bar; pass --timeframe "
+                             "(got 'NQ,2024-01-02 09:31:00,100.75,101.25,100.5,101,20')");
+    // The first problem in file order wins, whichever symbol it is in; lines are the file's.
+    const std::string bad_nq = hdr + "ES,2024-01-02 09:30:00,1,2,1,2,5\nNQ,2024-01-02 09:30:00,1,2,x,2,5\n"
+                                      "ES,2024-01-02 09:31:00,1,2,y,2,5\nNQ,2024-01-02 09:31:00,1,2,1,2,5\n";
+    CHECK(error_of(bad_nq, o) == "t.csv:3: error: low is not a decimal number (got 'x')");
+    const std::string bad_es = hdr + "ES,2024-01-02 09:30:00,1,2,1,2,5\nNQ,2024-01-02 09:30:00,1,2,1,2,5\n"
+                                      "ES,2024-01-02 09:31:00,1,2,y,2,5\nNQ,2024-01-02 09:31:00,1,2,x,2,5\n";
+    CHECK(error_of(bad_es, o) == "t.csv:4: error: low is not a decimal number (got 'y')");
+    CHECK(error_of(bad_es, o, kChunked) == error_of(bad_es, o));
+    // A line too short to hold a symbol is every symbol's problem, named once at its line.
+    CHECK(error_of(hdr + "ES,2024-01-02 09:30:00,1,2,1,2,5\nNQ,2024-01-02 09:30:00,1,2,1,2,5\n2024\n", o) ==
+          "t.csv:4: error: wrong field count: expected 7 fields, got 1 (got '2024')");
+
+    // --symbol keeps that symbol's rows; lines keep their numbers.
+    o.symbol = "NQ";
+    b = parse_one(mixed, o);
+    CHECK(b.key.symbol == "NQ");
+    CHECK(b.bars.ts == std::vector<std::int64_t>{utc_ns(2024, 1, 2, 9, 31)});
+    o.symbol = "ES";
+    b = parse_one(mixed, o, kChunked);
+    CHECK(b.bars.size() == 2);
+    CHECK(error_of(bad_nq, o) == "t.csv:4: error: low is not a decimal number (got 'y')");
+    o.symbol = "CL";
+    CHECK(error_of(mixed, o) == "t.csv: error: no row has symbol CL in the symbol column (it holds ES, NQ) (got 'CL')");
+
+    // --columns can name the symbol field too; a bad symbol is named with its line.
+    o = {};
+    o.columns = {"ts", "open", "high", "low", "close", "volume", "symbol"};
+    o.timeframe = 1min;
+    CHECK(parse_one("2024-01-02 09:30:00,1,2,1,2,5,CL\n", o).key.symbol == "CL");
+    CHECK(error_of("2024-01-02 09:30:00,1,2,1,2,5,CL\n2024-01-02 09:30:00,1,2,1,2,5,a\x01" "b\n", o) ==
+          "t.csv:2: error: symbol column: a symbol is 1 to 64 bytes of printable UTF-8 (got 'a\\x01b')");
+    // Bytes that are not UTF-8 are escaped in every message, never written raw.
+    CHECK(error_of("ts,open,high,low,close,volume\n2024-01-02 09:30:00,1,2,1,2,5\n\x80\xff\xc3\xa9,1,2,1,2,5\n") ==
+          "t.csv:3: error: unparseable timestamp (expected epoch s/ms/us/ns, 2021-12-31 23:01:00[.ffffff][Z|+01:00], "
+          "2021-12-31T23:01:00 or 20110103 090100) (got '\\x80\\xff\xc3\xa9')");
 }
 
 TEST_CASE("csv: date-only rows, --timeframe, --stamp end and the default symbol") {
@@ -841,4 +968,74 @@ TEST_CASE("csv: number fields equal the reference, through the fast path and the
         const bool took = csv_detail::parse_number(p, fast) && p == padded.data() + t.size();
         CHECK((took ? shown(fast) : "refused") == (want.find('@') != std::string::npos ? want : "refused"));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compressed input (issue 17): ingest/decompress.cpp against zlib's and zstd's own encoders.
+
+namespace {
+
+std::string gzip_of(const std::string& text) {
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    z.avail_in = static_cast<uInt>(text.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+std::string zstd_of(const std::string& text) {
+    std::string out(ZSTD_compressBound(text.size()), '\0');
+    const auto n = ZSTD_compress(out.data(), out.size(), text.data(), text.size(), 3);
+    REQUIRE(!ZSTD_isError(n));
+    out.resize(n);
+    return out;
+}
+
+std::string unpack(const std::string& packed) {
+    const auto bytes = std::as_bytes(std::span<const char>(packed.data(), packed.size()));
+    return std::string(ingest_detail::decompress(bytes, ingest_detail::sniff_compression(bytes), "t.csv.gz").view());
+}
+
+}  // namespace
+
+TEST_CASE("csv: gzip and zstd decode to the exact text; every truncation is an error naming the byte") {
+    std::string text = "ts,open,high,low,close,volume\n";
+    for (int i = 0; i < 2000; ++i) text += "2024-01-02 09:" + std::to_string(10 + i % 50) + ":00,1.5,2,1,1.25," + std::to_string(i) + "\n";
+    const std::string gz = gzip_of(text), zs = zstd_of(text);
+    CHECK(unpack(gz) == text);
+    CHECK(unpack(zs) == text);
+    CHECK(unpack(gz + gzip_of("more\n")) == text + "more\n");  // members, as `cat a.gz b.gz`
+    CHECK(unpack(zs + zstd_of("more\n")) == text + "more\n");  // frames
+    // ISIZE only sizes the first buffer (decompress.cpp); a lie in either direction is still
+    // caught, as zlib checks it against what it decoded.
+    for (const std::uint32_t lie : {1u, 0xFFFFFFFFu}) {
+        std::string lying = gz;
+        for (int i = 0; i < 4; ++i) lying[lying.size() - 4 + i] = static_cast<char>(lie >> (8 * i));
+        CAPTURE(lie);
+        CHECK_THROWS_AS(unpack(lying), InvalidInput);
+    }
+    for (std::size_t n = 0; n < gz.size(); n += 1 + n / 16) {
+        CAPTURE(n);
+        try {
+            (void)unpack(gz.substr(0, n));
+            if (n >= 2) FAIL("a gzip stream cut at byte " << n << " decoded");
+        } catch (const InvalidInput& e) {
+            const std::string what = e.what();
+            CHECK(what.starts_with("t.csv.gz: error: "));
+            CHECK(what.ends_with("at compressed byte " + std::to_string(n)));
+        }
+    }
+    for (std::size_t n = 4; n < zs.size(); n += 1 + n / 16) {
+        CAPTURE(n);
+        CHECK_THROWS_AS(unpack(zs.substr(0, n)), InvalidInput);
+    }
+    // A bomb: 128 MiB of zeros in a few KiB is past 1024x the input (and the 64 MiB floor).
+    const std::string bomb = zstd_of(std::string(128u << 20, '\0'));
+    CHECK_THROWS_WITH_AS(unpack(bomb), doctest::Contains("likely decompression bomb"), InvalidInput);
 }

@@ -52,9 +52,24 @@ void BarColumns::append(const BarColumns& other, std::size_t first, std::size_t 
                        src[c]->begin() + static_cast<std::ptrdiff_t>(last));
 }
 
+namespace {
+// The refused symbol as a message may quote it: bytes other than printable ASCII as \xNN, so a
+// symbol from a file or a command line never writes raw binary to a terminal.
+std::string quoted(const std::string& symbol) {
+    std::string out;
+    constexpr char kHex[] = "0123456789abcdef";
+    for (const char c : symbol) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7F) out += c;
+        else out += std::string{'\\', 'x', kHex[u >> 4], kHex[u & 15]};
+    }
+    return out;
+}
+}  // namespace
+
 void validate_symbol(const std::string& symbol) {
     if (symbol.empty() || symbol.size() > 64)
-        throw InvalidInput("symbol must be 1 to 64 bytes (got '" + symbol + "')");
+        throw InvalidInput("symbol must be 1 to 64 bytes (got '" + quoted(symbol) + "')");
     // Printable UTF-8 in the strict sense of RFC 3629: shortest form only, no UTF-16 surrogates,
     // nothing past U+10FFFF; and no control characters (C0, DEL, C1), which no terminal prints.
     static constexpr std::uint32_t kMinCodePoint[5] = {0, 0, 0x80, 0x800, 0x10000};
@@ -70,7 +85,7 @@ void validate_symbol(const std::string& symbol) {
         }
         ok = ok && cp >= kMinCodePoint[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF) && cp >= 0x20 &&
              !(cp >= 0x7F && cp <= 0x9F);
-        if (!ok) throw InvalidInput("symbol must be printable UTF-8 (got '" + symbol + "')");
+        if (!ok) throw InvalidInput("symbol must be printable UTF-8 (got '" + quoted(symbol) + "')");
         i += len;
     }
 }

@@ -7,6 +7,7 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -31,24 +32,35 @@ constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 // Step 1: the call's own arguments. They are wrong whatever the file holds, so they go first.
 
 struct Call {
-    std::string symbol;
+    std::string symbol;                     // given, else each series' own (split_by_symbol)
+    bool symbol_given = false;
     const date::time_zone* zone = nullptr;  // null: UTC, no tz lookups at all
     std::optional<Duration> stored_base;
+    std::vector<Role> roles;                // --columns, empty: from the header
 };
 
 bool is_utc(const std::string& tz) { return tz == "UTC" || tz == "Etc/UTC"; }
 
+// The name a CSV's series takes by default: the file's stem, past a compression suffix
+// (`spy.csv.gz` is SPY's file as much as `spy.csv` is).
+std::string default_symbol(const std::string& name) {
+    std::filesystem::path p(name);
+    for (const char* ext : {".gz", ".zst", ".zstd"})
+        if (p.extension() == ext) p = p.stem();
+    std::string symbol = p.stem().string();
+    return symbol.empty() ? name : symbol;
+}
+
 Call check_call(const std::string& name, const ParseOptions& opts) {
     Call call;
     call.symbol = opts.symbol;
-    if (call.symbol.empty()) {
-        call.symbol = std::filesystem::path(name).stem().string();
-        if (call.symbol.empty()) call.symbol = name;
-    }
-    try {
-        validate_symbol(call.symbol);
-    } catch (const InvalidInput& e) {
-        throw InvalidInput(name + ": error: " + e.what());
+    call.symbol_given = !opts.symbol.empty();
+    if (call.symbol_given) {
+        try {
+            validate_symbol(call.symbol);
+        } catch (const InvalidInput& e) {
+            throw InvalidInput(name + ": error: " + e.what());
+        }
     }
     if (!is_utc(opts.tz)) {
         try {
@@ -59,17 +71,128 @@ Call check_call(const std::string& name, const ParseOptions& opts) {
     }
     if (opts.timeframe && opts.timeframe->count() <= 0)
         throw_arg(name, "--timeframe must be positive", std::to_string(opts.timeframe->count()) + "ns");
-    // Asked before the bytes are read: a symbol with several bases fails at once.
-    if (!opts.timeframe && opts.stored_base) {
-        try {
-            call.stored_base = opts.stored_base(call.symbol);
-        } catch (const InvalidInput& e) {
-            throw InvalidInput(name + ": error: " + e.what());
-        }
-        if (call.stored_base && call.stored_base->count() <= 0)
-            throw_arg(name, "stored base must be positive", std::to_string(call.stored_base->count()) + "ns");
-    }
+    call.roles = roles_from_columns(opts.columns, name);
     return call;
+}
+
+// The stored base of the resolved symbol: a symbol with several bases fails before any row
+// is parsed.
+void ask_stored_base(Call& call, const std::string& name, const ParseOptions& opts) {
+    if (opts.timeframe || !opts.stored_base) return;
+    try {
+        call.stored_base = opts.stored_base(call.symbol);
+    } catch (const InvalidInput& e) {
+        throw InvalidInput(name + ": error: " + e.what());
+    }
+    if (call.stored_base && call.stored_base->count() <= 0)
+        throw_arg(name, "stored base must be positive", std::to_string(call.stored_base->count()) + "ns");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 2b: the symbol column, read before the rows. Each symbol is its own series: a file of one
+// symbol is parsed in place; a long-format file of several is cut into one text per symbol (or
+// only --symbol's), each with the file's line number of every line, so messages name the file's
+// lines whichever copy they were found in.
+
+struct SymbolText {
+    std::string symbol;
+    std::string copy;                // empty: the caller's bytes, whole (one symbol)
+    std::vector<std::size_t> lines;  // copy's data lines -> the file's line numbers
+    std::size_t first_line = 0;      // file line of the symbol's first row, for the symbol's own errors
+};
+
+std::string_view symbol_field(std::string_view text, char delim, std::size_t col, bool& has) {
+    const auto fields = split(text, delim);
+    has = !text.empty() && col < fields.size();
+    return has ? trim(fields[col], " \"") : std::string_view{};
+}
+
+std::vector<SymbolText> split_by_symbol(std::string_view data, const Dialect& dialect, const Call& call,
+                                        const std::string& name) {
+    const std::size_t col = dialect.layout.column[static_cast<std::size_t>(Role::symbol)];
+    if (col == kNpos) {
+        SymbolText one;
+        if (call.symbol_given) {
+            one.symbol = call.symbol;
+        } else {
+            if (name == "<stdin>")
+                throw InvalidInput(name + ": error: standard input has no file name to take a symbol from: pass --symbol");
+            one.symbol = default_symbol(name);
+            try {
+                validate_symbol(one.symbol);
+            } catch (const InvalidInput& e) {
+                throw InvalidInput(name + ": error: " + e.what() + " (the default symbol is the file name's stem; pass --symbol)");
+            }
+        }
+        return {std::move(one)};
+    }
+    const char* const e = data.data() + data.size();
+    const char delim = dialect.layout.delim;
+    // Pass 1: the symbols, in order of first appearance; `index` keeps both passes linear in
+    // the rows however many symbols a file has.
+    std::vector<SymbolText> out;
+    std::map<std::string, std::size_t, std::less<>> index;
+    std::vector<std::string> others;  // symbols passed over by --symbol, for the message when none match
+    std::size_t line = dialect.first_data_line;
+    for (const char* p = dialect.data_begin; p < e; ++line) {
+        const char* eol = line_end(p, e);
+        bool has = false;
+        const auto sym = symbol_field(line_text(p, eol), delim, col, has);
+        p = std::min(eol + 1, e);
+        if (!has) continue;
+        if (call.symbol_given && sym != call.symbol) {
+            if (others.size() < 5 && std::find(others.begin(), others.end(), sym) == others.end()) others.emplace_back(sym);
+            continue;
+        }
+        if (index.try_emplace(std::string(sym), out.size()).second) {
+            SymbolText t;
+            t.symbol = sym;
+            t.first_line = line;
+            out.push_back(std::move(t));
+        }
+    }
+    if (out.empty()) {
+        if (!call.symbol_given) throw_at(name, dialect.first_line, "header but no data rows", dialect.first_text);
+        std::string list;
+        for (const auto& o : others) list += (list.empty() ? "" : ", ") + printable(o);
+        throw_arg(name, "no row has symbol " + call.symbol + " in the symbol column" +
+                            (list.empty() ? std::string() : " (it holds " + list + (others.size() == 5 ? ", ..." : "") + ")"),
+                  call.symbol);
+    }
+    for (const auto& t : out) {
+        try {
+            validate_symbol(t.symbol);
+        } catch (const InvalidInput&) {
+            // Not validate_symbol's message: it quotes the symbol raw, and this one is file bytes.
+            throw_at(name, t.first_line, "symbol column: a symbol is 1 to 64 bytes of printable UTF-8", t.symbol);
+        }
+    }
+    if (out.size() == 1 && others.empty()) return out;  // every row is this symbol's: no copy
+
+    // Pass 2: each symbol's lines into its own text, after the file's own first lines (BOM,
+    // header), which detect_dialect read. A line without a symbol field goes to every text,
+    // so its field count is reported whichever symbol is parsed.
+    const std::string_view head(data.data(), static_cast<std::size_t>(dialect.data_begin - data.data()));
+    for (auto& t : out) t.copy.assign(head);
+    line = dialect.first_data_line;
+    for (const char* p = dialect.data_begin; p < e; ++line) {
+        const char* eol = line_end(p, e);
+        const auto text = line_text(p, eol);
+        const char* next = std::min(eol + 1, e);
+        bool has = false;
+        const auto sym = symbol_field(text, delim, col, has);
+        const auto add = [&](SymbolText& t) {
+            t.copy.append(p, next);
+            t.lines.push_back(line);
+        };
+        if (!text.empty() && !has) {
+            for (auto& t : out) add(t);
+        } else if (has) {
+            if (const auto it = index.find(sym); it != index.end()) add(out[it->second]);
+        }
+        p = next;
+    }
+    return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,8 +415,10 @@ std::optional<Merged> merge_chunks(std::vector<ChunkParser>& parsers, std::size_
 // lines again: the row parser keeps no line numbers, which would cost on every row.
 class RowReporter {
 public:
-    RowReporter(std::string_view data, const Dialect& dialect, const std::string& name)
-        : data_(data), dialect_(dialect), name_(name) {}
+    /// `lines`: for a symbol's copy of a long-format file, the file's line of each data line.
+    RowReporter(std::string_view data, const Dialect& dialect, const std::string& name,
+                const std::vector<std::size_t>& lines)
+        : data_(data), dialect_(dialect), name_(name), lines_(lines) {}
 
     [[noreturn]] void fail(std::size_t row, const std::string& reason) const {
         const char* const e = data_.data() + data_.size();
@@ -301,19 +426,25 @@ public:
         for (const char* p = dialect_.data_begin; p < e; ++line) {
             const char* eol = line_end(p, e);
             const auto text = line_text(p, eol);
-            if (!text.empty() && seen++ == row) throw_at(name_, line, reason, text);
+            if (!text.empty() && seen++ == row) throw_at(name_, file_line(line), reason, text);
             p = eol + 1;
         }
-        throw_at(name_, line, reason, std::string_view{});
+        throw_at(name_, file_line(line), reason, std::string_view{});
     }
     [[noreturn]] void fail_at_line(std::size_t line, const std::string& reason, std::string_view got) const {
-        throw_at(name_, line, reason, got);
+        throw_at(name_, file_line(line), reason, got);
     }
 
 private:
+    std::size_t file_line(std::size_t line) const {
+        if (lines_.empty() || line < dialect_.first_data_line) return line;
+        const std::size_t i = line - dialect_.first_data_line;
+        return i < lines_.size() ? lines_[i] : lines_.back() + 1;
+    }
     std::string_view data_;
     const Dialect& dialect_;
     const std::string& name_;
+    const std::vector<std::size_t>& lines_;
 };
 
 // A row error is reported after any broken invariant on an earlier row: that comes first in
@@ -373,19 +504,19 @@ Tuning serial(Tuning tuning) {
     return tuning;
 }
 
-}  // namespace
-
-std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& name,
-                                   const ParseOptions& opts, const Tuning& tuning) {
-    Call call = check_call(name, opts);
-    const Dialect dialect = detect_dialect(data, name);
+// Steps 3-8 for one symbol's text: the rows into one validated batch. nullopt when the
+// parallel merge needs a serial parse to name its error (merge_chunks).
+std::optional<SeriesBatch> parse_series(std::string_view data, const Dialect& dialect, Call call,
+                                        const std::vector<std::size_t>& lines, const std::string& name,
+                                        const ParseOptions& opts, const Tuning& tuning) {
+    ask_stored_base(call, name, opts);
     const Chunks chunks = split_into_chunks(data, dialect.data_begin, tuning);
     auto parsers = make_parsers(data, dialect, chunks, call, opts.tz);
     parse_chunks(parsers, chunks, data, dialect.data_begin, opts.progress);
     auto merged = merge_chunks(parsers, dialect.first_data_line);
-    if (!merged) return parse_csv(data, name, opts, serial(tuning));
+    if (!merged) return std::nullopt;
 
-    const RowReporter rows(data, dialect, name);
+    const RowReporter rows(data, dialect, name, lines);
     report_row_error(*merged, rows);
     BarColumns& bars = merged->bars;
     if (bars.empty()) throw_at(name, dialect.first_line, "header but no data rows", dialect.first_text);
@@ -393,7 +524,6 @@ std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& nam
     if (opts.stamp == Stamp::end) shift_end_stamps(bars, tf, rows);
     check_merged(bars, tf, call, rows);
 
-    if (opts.progress) opts.progress(data.size(), data.size());
     std::vector<std::string> notes;
     if (!dialect.unstored_columns.empty()) {
         std::string names;
@@ -402,9 +532,43 @@ std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& nam
     }
     if (dialect.layout.column[static_cast<std::size_t>(Role::volume)] == kNpos)
         notes.push_back("no volume column: volume stored as 0");
+    return SeriesBatch{SeriesKey{std::move(call.symbol), tf}, Scale{merged->price_decimals, merged->volume_decimals},
+                       std::move(bars), merged->rounded_values, std::nullopt, std::move(notes)};
+}
+
+}  // namespace
+
+std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& name,
+                                   const ParseOptions& opts, const Tuning& tuning) {
+    const Call call = check_call(name, opts);
+    const Dialect dialect = detect_dialect(data, name, call.roles);
+    const auto texts = split_by_symbol(data, dialect, call, name);
     std::vector<SeriesBatch> out;
-    out.push_back(SeriesBatch{SeriesKey{std::move(call.symbol), tf}, Scale{merged->price_decimals, merged->volume_decimals},
-                              std::move(bars), merged->rounded_values, std::nullopt, std::move(notes)});
+    out.reserve(texts.size());
+    // Every symbol is parsed; of their errors the one on the file's earliest line is thrown,
+    // as a file of one symbol reports its first problem in file order.
+    std::optional<LineError> first_error;
+    // Progress is per text; with several it would run from 0 to done once per symbol.
+    ParseOptions each = opts;
+    if (texts.size() > 1) each.progress = nullptr;
+    for (const auto& t : texts) {
+        const std::string_view text = t.copy.empty() ? data : std::string_view(t.copy);
+        Dialect d = dialect;
+        d.data_begin = text.data() + (dialect.data_begin - data.data());
+        Call c = call;
+        c.symbol = t.symbol;
+        try {
+            auto batch = parse_series(text, d, c, t.lines, name, each, tuning);
+            if (!batch) batch = parse_series(text, d, c, t.lines, name, each, serial(tuning));
+            if (!batch) throw Error(Errc::internal, name + ": a serial CSV parse asked for a serial parse");
+            out.push_back(std::move(*batch));
+        } catch (const LineError& e) {
+            if (texts.size() == 1) throw;
+            if (!first_error || e.line() < first_error->line()) first_error = e;
+        }
+    }
+    if (first_error) throw *first_error;
+    if (opts.progress) opts.progress(data.size(), data.size());
     return out;
 }
 

@@ -73,6 +73,8 @@ std::string layout_from_header(const std::vector<std::string_view>& fields, Layo
         if (i == kNpos) return std::string("no ") + role_name(role) + " column in the header";
         roles[i] = role;
     }
+    // A symbol column (long format, or a file of one symbol naming it on every row).
+    if (const auto i = find({"symbol", "ticker"}); i != kNpos) roles[i] = Role::symbol;
     for (std::size_t i = 0; i < roles.size(); ++i)
         if (roles[i] == Role::skip) unstored.emplace_back(trim(fields[i], " \"'"));
     layout.set(std::move(roles));
@@ -92,11 +94,46 @@ const char* role_name(Role r) {
         case Role::low: return "low";
         case Role::close: return "close";
         case Role::volume: return "volume";
+        case Role::symbol: return "symbol";
     }
     return "field";
 }
 
-Dialect detect_dialect(std::string_view data, const std::string& name) {
+std::vector<Role> roles_from_columns(const std::vector<std::string>& columns, const std::string& name) {
+    if (columns.empty()) return {};
+    constexpr std::string_view kNames[kRoles] = {"skip", "ts",    "date",  "time",   "open",
+                                                 "high", "low",   "close", "volume", "symbol"};
+    const auto fail = [&](const std::string& reason) {
+        std::string spec;
+        for (const auto& c : columns) spec += (spec.empty() ? "" : ",") + c;
+        throw_arg(name, "--columns: " + reason, spec);
+    };
+    std::vector<Role> roles;
+    std::array<int, kRoles> seen{};
+    for (const auto& c : columns) {
+        std::string key(trim(c));
+        for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        const auto* it = std::find(std::begin(kNames), std::end(kNames), key);
+        if (it == std::end(kNames))
+            fail("unknown role '" + printable(c) +
+                 "' (roles: ts, date, time, open, high, low, close, volume, symbol, skip)");
+        const auto role = static_cast<Role>(it - std::begin(kNames));
+        if (role != Role::skip && seen[static_cast<std::size_t>(role)]++)
+            fail("role " + std::string(kNames[static_cast<std::size_t>(role)]) + " given twice");
+        roles.push_back(role);
+    }
+    const auto has = [&](Role r) { return seen[static_cast<std::size_t>(r)] > 0; };
+    if (has(Role::ts) && (has(Role::date) || has(Role::time)))
+        fail("ts is the whole stamp: give ts, or date with an optional time, not both");
+    if (has(Role::time) && !has(Role::date)) fail("time needs a date field (or give the field as ts)");
+    if (!has(Role::ts) && !has(Role::date)) fail("no stamp: give a ts field, or date (and time)");
+    for (const Role r : {Role::open, Role::high, Role::low, Role::close})
+        if (!has(r)) fail(std::string("no ") + role_name(r) + " field");
+    if (has(Role::date) && !has(Role::time)) std::replace(roles.begin(), roles.end(), Role::date, Role::ts);
+    return roles;
+}
+
+Dialect detect_dialect(std::string_view data, const std::string& name, const std::vector<Role>& roles) {
     const char* b = data.data();
     const char* const e = b + data.size();
     if (data.starts_with("\xEF\xBB\xBF")) b += 3;  // UTF-8 byte order mark from spreadsheet exports
@@ -120,9 +157,23 @@ Dialect detect_dialect(std::string_view data, const std::string& name) {
                  : first.find(';') != std::string_view::npos  ? ';'
                                                                : ',';
     const auto first_fields = split(first, layout.delim);
-    const bool header = !std::all_of(first_fields.begin(), first_fields.end(), looks_like_data);
     d.data_begin = b;
     d.first_data_line = d.first_line;
+    if (!roles.empty()) {
+        // Mapped by hand: the header's names (or its field count, which may not match the
+        // rows') say nothing; a field where the rows hold a stamp or a number that holds
+        // neither makes the line a header. Symbol and skipped fields are text in data too.
+        layout.set(roles);
+        for (std::size_t i = 0; i < std::min(first_fields.size(), roles.size()); ++i)
+            if (roles[i] != Role::skip && roles[i] != Role::symbol && !looks_like_data(first_fields[i])) d.header = true;
+        if (d.header) {
+            d.data_begin = std::min(first_eol + 1, e);
+            ++d.first_data_line;
+        }
+        return d;
+    }
+    const bool header = !std::all_of(first_fields.begin(), first_fields.end(), looks_like_data);
+    d.header = header;
     if (header) {
         if (const auto missing = layout_from_header(first_fields, layout, d.unstored_columns); !missing.empty())
             throw_at(name, d.first_line, missing, first);

@@ -13,11 +13,17 @@
 namespace barstore::csv_detail {
 
 /// What a field of a row holds.
-enum class Role : std::uint8_t { skip, ts, date, time, open, high, low, close, volume };
-inline constexpr std::size_t kRoles = 9;
+enum class Role : std::uint8_t { skip, ts, date, time, open, high, low, close, volume, symbol };
+inline constexpr std::size_t kRoles = 10;
 
 /// The role's name in messages ("open", "timestamp"); "field" for a skipped column.
 const char* role_name(Role r);
+
+/// ParseOptions::columns as roles, checked: known names (ts, date, time, open, high, low, close,
+/// volume, symbol, skip), none but skip twice, a stamp (ts, or date with an optional time) and
+/// open..close present. A date without a time becomes ts, as with a header. Throws
+/// InvalidInput `NAME: error: --columns ...`. Empty in, empty out.
+std::vector<Role> roles_from_columns(const std::vector<std::string>& columns, const std::string& name);
 
 /// Which field of a row is which.
 struct Layout {
@@ -42,13 +48,16 @@ struct Dialect {
     /// Header names of the columns read but not stored (Adj Close, OpenInterest, vwap, ...), as
     /// written in the file, for SeriesBatch::notes.
     std::vector<std::string> unstored_columns;
+    bool header = false;                ///< the first line was a header (and is skipped)
 };
 
 /// Skips a UTF-8 byte order mark and leading blank lines, picks the delimiter from the first
 /// line and reads a header, or a 6- or 7-field data row, into a layout. Throws InvalidInput
 /// naming `name` and the line for an empty file, a header missing a column other than volume
 /// (a file without one, FX quotes or an index, stores volume 0), or a headerless row of
-/// another field count.
-Dialect detect_dialect(std::string_view data, const std::string& name);
+/// another field count. With `roles` (roles_from_columns, non-empty) the layout is those roles,
+/// and the first line is a header when a field in a stamp, price or volume position does not
+/// look like data.
+Dialect detect_dialect(std::string_view data, const std::string& name, const std::vector<Role>& roles = {});
 
 }  // namespace barstore::csv_detail

@@ -129,6 +129,7 @@ bool ChunkParser::parse_rows(const char* p, const char* end) {
             bool ok = true;
             switch (roles[c]) {
                 case Role::skip:
+                case Role::symbol:  // read by the driver before the rows (csv.cpp, split_by_symbol)
                     while (*p != delim && *p != '\n' && *p != '\r') ++p;
                     break;
                 case Role::ts: ok = parse_ts(p, r); break;
@@ -441,7 +442,7 @@ bool ChunkParser::raise_scale(bool prices, int to) {
                 : role == Role::date ? "unparseable date (expected 2011-01-03 or 20110103)"
                                      : "unparseable time of day (expected 09:30:00 or 093000)";
             e.reason = ts_why_ ? std::string(role_name(role)) + ": " + ts_why_ : general;
-        } else if (role == Role::skip) {
+        } else if (role == Role::skip || role == Role::symbol) {
             e.reason = "malformed field " + std::to_string(col + 1);
         } else {
             e.reason = diagnose_number(fields[col], role_name(role));

@@ -40,24 +40,40 @@ std::string_view line_text(const char* p, const char* eol) {
     return s;
 }
 
+// Valid UTF-8 (symbols, names) is kept; any other byte >= 0x80, as of a compressed or binary
+// file read as text, is escaped like a control byte, so a message never writes raw binary.
 std::string printable(std::string_view s) {
     std::string out;
     const bool cut = s.size() > kMaxGot;
     if (cut) s = s.substr(0, kMaxGot - 3);
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u != 0x7F) {
-            out += c;
-        } else {
-            constexpr char kHex[] = "0123456789abcdef";
-            out += c == '\r' ? "\\r" : c == '\t' ? "\\t" : std::string{'\\', 'x', kHex[u >> 4], kHex[u & 15]};
+    constexpr char kHex[] = "0123456789abcdef";
+    const auto escape = [&](unsigned char u) { out += std::string{'\\', 'x', kHex[u >> 4], kHex[u & 15]}; };
+    for (std::size_t i = 0; i < s.size();) {
+        const auto u = static_cast<unsigned char>(s[i]);
+        if (u >= 0x80) {
+            const std::size_t len = (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xE ? 3 : (u >> 3) == 0x1E ? 4 : 0;
+            bool ok = len != 0 && i + len <= s.size() && u >= 0xC2 && u <= 0xF4;
+            for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+            if (ok) {
+                out.append(s.substr(i, len));
+                i += len;
+            } else {
+                escape(u);
+                ++i;
+            }
+            continue;
         }
+        if (u >= 0x20 && u != 0x7F) out += s[i];
+        else if (s[i] == '\r') out += "\\r";
+        else if (s[i] == '\t') out += "\\t";
+        else escape(u);
+        ++i;
     }
     return cut ? out + "..." : out;
 }
 
 void throw_at(const std::string& name, std::size_t line, const std::string& reason, std::string_view got) {
-    throw InvalidInput(name + ":" + std::to_string(line) + ": error: " + reason + " (got '" + printable(got) + "')");
+    throw LineError(name + ":" + std::to_string(line) + ": error: " + reason + " (got '" + printable(got) + "')", line);
 }
 
 void throw_arg(const std::string& name, const std::string& reason, std::string_view got) {

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "barstore/error.hpp"
+
 namespace barstore::csv_detail {
 
 inline constexpr std::size_t kNpos = static_cast<std::size_t>(-1);
@@ -21,7 +23,18 @@ std::string_view line_text(const char* p, const char* eol);
 
 /// The offending text as it appears in a one-line message: control bytes escaped, long text cut.
 std::string printable(std::string_view s);
-/// InvalidInput naming the file and 1-based line: `NAME:LINE: error: REASON (got 'GOT')`.
+/// An InvalidInput that blames a line of the file, which it keeps, so a long-format file parsed
+/// one symbol at a time can still report its first problem in file order.
+class LineError : public InvalidInput {
+public:
+    LineError(const std::string& what, std::size_t line) : InvalidInput(what), line_(line) {}
+    std::size_t line() const noexcept { return line_; }
+
+private:
+    std::size_t line_;
+};
+
+/// LineError naming the file and 1-based line: `NAME:LINE: error: REASON (got 'GOT')`.
 [[noreturn]] void throw_at(const std::string& name, std::size_t line, const std::string& reason,
                            std::string_view got);
 /// Problems with the call rather than with a line of the file: `NAME: error: REASON (got 'GOT')`.

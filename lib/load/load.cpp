@@ -28,7 +28,7 @@ std::vector<LoadedSeries> load_file(Store& store, const std::filesystem::path& p
     try {
         store.write(batches, opts.mode);
     } catch (const InvalidInput& e) {
-        throw InvalidInput(path.string() + ": error: " + e.what());
+        throw InvalidInput(input_name(path) + ": error: " + e.what());
     }
     std::vector<LoadedSeries> out;
     out.reserve(batches.size());

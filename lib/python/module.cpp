@@ -370,7 +370,7 @@ Bars store_query(const Store& store, const std::string& symbol, py::handle timef
 
 py::list store_ingest(Store& store, py::handle paths, std::optional<std::string> symbol, py::handle timeframe,
                       std::optional<std::string> tz, bool replace, const std::string& format, const std::string& stamp,
-                      std::optional<std::string> session) {
+                      std::optional<std::string> session, py::handle columns) {
     // As the CLI: an empty symbol must not quietly become the file name.
     if (symbol && symbol->empty())
         throw InvalidInput("symbol is empty; give a symbol, or leave it out to use each CSV file's name");
@@ -386,6 +386,20 @@ py::list store_ingest(Store& store, py::handle paths, std::optional<std::string>
     else throw InvalidInput("format: expected 'auto', 'csv' or 'dbn' (got '" + format + "')");
     if (session) load.session = parse_session(*session);
     load.mode = replace ? WriteMode::replace : WriteMode::append;
+    // columns: "date,time,open,..." as on the command line, or a sequence of role names.
+    if (!columns.is_none()) {
+        if (py::isinstance<py::str>(columns)) {
+            const auto text = columns.cast<std::string>();
+            for (std::size_t start = 0;;) {
+                const auto comma = text.find(',', start);
+                load.parse.columns.push_back(text.substr(start, comma == std::string::npos ? comma : comma - start));
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+            }
+        } else {
+            for (const auto item : columns) load.parse.columns.push_back(py::cast<std::string>(item));
+        }
+    }
     py::list out;
     // Files are committed one by one, as the CLI does: a bad file raises, earlier files stay.
     for (const auto& file : to_paths(paths)) {
@@ -659,9 +673,11 @@ PYBIND11_MODULE(_core, m) {
            "Checks every chunk; returns a list of problems as dicts (empty: the store is sound).")
         .def("ingest", &store_ingest, py::arg("paths"), py::arg("symbol") = py::none(), py::arg("timeframe") = py::none(),
              py::arg("tz") = py::none(), py::arg("replace") = false, py::arg("format") = "auto", py::arg("stamp") = "start",
-             py::arg("session") = py::none(),
+             py::arg("session") = py::none(), py::arg("columns") = py::none(),
              "Loads CSV or DBN files as `barstore ingest` does, one transaction per file (a bad file raises "
-             "InvalidInput and leaves earlier files committed). Returns a dict per file: file, bars, series.")
+             "InvalidInput and leaves earlier files committed); gzip and zstd CSV are read by their bytes. "
+             "columns: each CSV field's role by position ('date,time,open,high,low,close,volume,skip' or a list), "
+             "as --columns. Returns a dict per file: file, bars, series.")
         .def("prewarm", &store_prewarm, py::arg("symbols"), py::arg("timeframes"), py::arg("align") = py::none(),
              py::arg("threads") = 0,
              "Computes aggregates once and stores them, as `barstore prewarm` does; returns a dict per aggregate "

@@ -291,6 +291,29 @@ def test_ingest_forms_and_bad_file(tmp_path):
     assert store.query("FX").volume.tolist() == [0.0]
 
 
+def test_ingest_columns_and_gzip(tmp_path):
+    # Issue 17: a header of seven names over rows of eight, mapped by position; the same file
+    # gzip-compressed (under a name that says nothing) stores the same bars.
+    import gzip
+    text = ("DateTime,Open,High,Low,Close,Volume,OI\n"
+            + "".join(f"2022-01-03,09:{m:02d}:00,1.5,2,1,1.25,{m},7\n" for m in range(30, 40)))
+    f = tmp_path / "mapped.csv"
+    f.write_text(text)
+    store = barstore.Store(tmp_path / "db")
+    with pytest.raises(barstore.InvalidInput, match="mapped.csv:2"):
+        store.ingest(f, symbol="M")
+    assert store.list() == []
+    out = store.ingest(f, symbol="M", columns="date,time,open,high,low,close,volume,skip")
+    assert out[0]["bars"] == 10
+    g = tmp_path / "mapped.dat"
+    g.write_bytes(gzip.compress(text.encode()))
+    store.ingest(g, symbol="G", columns=["date", "time", "open", "high", "low", "close", "volume", "skip"])
+    assert store.query("G").close.tolist() == store.query("M").close.tolist()
+    assert store.query("G").ts.tolist() == store.query("M").ts.tolist()
+    with pytest.raises(barstore.InvalidInput, match="unknown role 'vol'"):
+        store.ingest(f, symbol="M2", columns="ts,open,high,low,close,vol")
+
+
 def test_list_info_prewarm(tmp_path):
     store = barstore.Store(tmp_path / "db")
     store.ingest(BTC_CSV, symbol="BTC")

@@ -27,7 +27,7 @@ using ProgressFn = std::function<void(std::uint64_t done_bytes, std::uint64_t to
 using StoredBaseFn = std::function<std::optional<Duration>(const std::string& symbol)>;
 
 struct ParseOptions {
-    std::string symbol;                 ///< CSV: default the file name's stem; DBN: renames a single-symbol file
+    std::string symbol;                 ///< CSV: default the symbol column, else the file name's stem; DBN: renames a single-symbol file
     /// CSV: default stored_base's answer, else the smallest step between bars; DBN: must match
     std::optional<Duration> timeframe;
     /// CSV without timeframe: asked once for the symbol. An update joins the stored series, so a
@@ -36,15 +36,28 @@ struct ParseOptions {
     StoredBaseFn stored_base;
     std::string tz = "UTC";             ///< IANA zone of naive CSV text timestamps
     Stamp stamp = Stamp::start;         ///< Stamp::end: a CSV stamp T means the bar [T - tf, T)
+    /// CSV: each field's role by position, instead of the header's names: ts, date, time, open,
+    /// high, low, close, volume, symbol or skip (ts or date, and open..close, required; date
+    /// alone is a whole stamp). A first line that does not parse as data is then a header and
+    /// skipped whatever it says. Empty: roles from the header, or the 6/7-field layouts.
+    /// With a symbol field (or a symbol/ticker header column) each symbol is its own batch (a
+    /// long-format file), unless `symbol` is given, which keeps only that symbol's rows.
+    std::vector<std::string> columns;
     ProgressFn progress;                ///< optional
 };
 
-/// Reads `path` and decodes it (format from the first bytes when auto_detect: DBN magic or a
-/// zstd frame mean DBN, anything else CSV). All or nothing: the first bad byte throws
-/// InvalidInput `FILE:LINE: error: REASON (got 'TEXT')` (DBN: `FILE:byte N: ...`).
+/// Reads `path` (`-`: standard input, named `<stdin>` in messages) and decodes it. gzip and
+/// zstd are told by their magic bytes, never by the name, and decoded whole first; a truncated
+/// or corrupt stream throws InvalidInput `FILE: error: REASON at compressed byte N`. Format
+/// when auto_detect: DBN magic (plain or inside zstd), a zstd skippable frame or `.dbn` in the
+/// name mean DBN, anything else CSV. All or nothing: the first bad byte throws InvalidInput
+/// `FILE:LINE: error: REASON (got 'TEXT')` (DBN: `FILE:byte N: ...`).
 /// Throws IoError if the file cannot be read.
 std::vector<SeriesBatch> parse_file(const std::filesystem::path& path, FileFormat format,
                                     const ParseOptions& opts);
+
+/// The name parse_file and load_file use for `path` in messages: `<stdin>` for `-`.
+std::string input_name(const std::filesystem::path& path);
 
 /// The same on bytes already in memory; `name` is used in messages and as the default symbol.
 std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& name,
