@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -230,6 +231,13 @@ struct Store::Impl {
         txn.put(sessions, catalog_key, bytes_of(format_session(s)));
     }
 
+    /// The series' stored session bytes, nullopt when none is stored.
+    std::optional<std::vector<std::byte>> txn_session(const Txn& txn, const std::vector<std::byte>& catalog_key) const {
+        const auto v = txn.get(sessions, catalog_key);
+        if (!v) return std::nullopt;
+        return std::vector<std::byte>(v->begin(), v->end());
+    }
+
     /// The series' session text as stored (canonical), "24x7" when none is.
     std::string session_text(const Txn& txn, const std::vector<std::byte>& catalog_key) const {
         const auto v = have_sessions ? txn.get(sessions, catalog_key) : std::nullopt;
@@ -308,7 +316,32 @@ struct Store::Impl {
         throw CorruptData(describe(key) + ": chunk at " + format_time(Timestamp{Duration{first_ts}}) + " vanished");
     }
 
-    void write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation);
+    /// Every series of `symbol`, in base order.
+    std::vector<SeriesInfo> find(const Txn& txn, std::string_view symbol) const {
+        // Catalog keys are symbol, 0x00, be64 base: one prefix scan, already in base order.
+        std::string prefix(symbol);
+        prefix.push_back('\0');
+        Cursor cur(txn, catalog);
+        std::vector<SeriesInfo> out;
+        for (bool ok = cur.seek(bytes_of(prefix)); ok; ok = cur.move(MDB_NEXT)) {
+            const auto k = cur.key();
+            if (k.size() != prefix.size() + 8 || std::memcmp(k.data(), prefix.data(), prefix.size()) != 0) break;
+            const auto key = storage::parse_catalog_key(k);
+            out.push_back(to_info(key, CatalogRecord::decode(cur.value(), describe(key))));
+            out.back().session = session_of(txn, storage::catalog_key(key));
+        }
+        return out;
+    }
+
+    /// What a Writer keeps of each series it has written: the batches of one series act as one.
+    struct Written {
+        i64 last_ts = 0;                 // the last bar written
+        bool prewarmed = false;          // the series had prewarmed aggregates before the first batch
+        prewarm::Change change;          // ... and what the batches changed, for commit
+        bool created = false;            // the series did not exist before this writer
+    };
+    void write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation, Written* earlier,
+                     Written& now);
     u64 splice(Txn& txn, const SeriesKey& key, CatalogRecord& rec, i64 lo, i64 hi, const BarColumns& incoming,
                int price_k, int volume_k);
     SplicePlan plan_splice(const Txn& txn, const SeriesKey& key, const CatalogRecord& rec, i64 lo, i64 hi,
@@ -479,7 +512,10 @@ std::pair<std::size_t, u64> Store::Impl::put_chunks(Txn& txn, std::uint32_t seri
     return {encoded.size(), bytes};
 }
 
-void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation) {
+/// One batch into the open transaction. `earlier`: what this transaction already wrote to the
+/// series (a Writer's previous batches), whose range the new one continues; `now` is filled in.
+void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode, u64 generation, Written* earlier,
+                              Written& now) {
     const SeriesKey& key = batch.key;
     validate_symbol(key.symbol);
     if (key.base.count() <= 0) throw InvalidInput(describe(key) + ": base timeframe must be positive");
@@ -514,6 +550,10 @@ void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode
     const bool rescale_stored = existing && rec.rows > 0 && target != rec.scale;
 
     const i64 in_first = incoming.ts.front(), in_last = incoming.ts.back();
+    if (earlier && in_first <= earlier->last_ts)
+        throw InvalidInput(describe(key) + ": a batch starts at " + format_time(Timestamp{Duration{in_first}}) +
+                           ", at or before the last bar of the one before it (" +
+                           format_time(Timestamp{Duration{earlier->last_ts}}) + ")");
     if (mode == WriteMode::append && rec.rows > 0 && in_first <= rec.last_ts)
         throw InvalidInput(describe(key) + ": bars at or before the series' last bar (" +
                            format_time(Timestamp{Duration{rec.last_ts}}) + "); first new bar is " +
@@ -525,21 +565,30 @@ void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode
     const i64 base = key.base.count();
     const i64 hi = in_last > kMaxTs - base ? kMaxTs : in_last + base - 1;
     // Bins of bars before in_first stay, unless the stored bars were all rescaled.
-    const bool has_prewarmed = existing && has_prewarmed_aggregates(txn, rec.series_id);
-    prewarm::Change change;
-    if (has_prewarmed) {
-        change.old_generation = rec.generation;
-        change.old_session_text = session_text(txn, storage::catalog_key(key));
-        change.old_scale = rec.scale;
-        change.from = rescale_stored || rec.rows == 0 || in_first <= rec.first_ts ? prewarm::Change::kEverything : in_first;
+    // A later batch of the same writer takes over where the one before ended, so that together
+    // they replace what one batch of all their bars would: [first batch's first, last's last].
+    const i64 lo = earlier ? earlier->last_ts + 1 : in_first;
+    if (earlier) {
+        now = *earlier;
+        if (rescale_stored) now.change.from = prewarm::Change::kEverything;
+    } else {
+        now.created = !existing;
+        now.prewarmed = existing && has_prewarmed_aggregates(txn, rec.series_id);
+        if (now.prewarmed) {
+            now.change.old_generation = rec.generation;
+            now.change.old_session_text = session_text(txn, storage::catalog_key(key));
+            now.change.old_scale = rec.scale;
+            now.change.from =
+                rescale_stored || rec.rows == 0 || in_first <= rec.first_ts ? prewarm::Change::kEverything : in_first;
+        }
     }
-    splice(txn, key, rec, in_first, hi, incoming, rescale_stored ? target.price_decimals - rec.scale.price_decimals : 0,
+    now.last_ts = in_last;
+    splice(txn, key, rec, lo, hi, incoming, rescale_stored ? target.price_decimals - rec.scale.price_decimals : 0,
            rescale_stored ? target.volume_decimals - rec.scale.volume_decimals : 0);
     rec.scale = target;
     rec.generation = generation;
     txn.put(catalog, storage::catalog_key(key), rec.encode());
     if (batch.session) put_session(txn, storage::catalog_key(key), *batch.session);
-    if (has_prewarmed) maintain_prewarmed(txn, key, rec, change);
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -574,11 +623,89 @@ std::uint64_t Store::version() const {
 }
 
 void Store::write(std::span<const SeriesBatch> batches, WriteMode mode) {
+    auto writer = begin_write(mode);
+    for (const auto& b : batches) writer.add(b);
+    writer.commit();
+}
+
+// ---- Store::Writer ------------------------------------------------------------------------
+
+struct Store::Writer::State {
+    Impl& impl;
+    WriteMode mode;
+    Txn txn;
+    u64 generation;
+    std::map<SeriesKey, Impl::Written> written;
+    bool broken = false;  // a call threw: the transaction may hold half a batch
+
+    State(Impl& i, WriteMode m) : impl(i), mode(m), txn(i.env, false), generation(i.counter(txn, "generation", 1)) {}
+    void usable() const {
+        if (broken) throw Error(Errc::internal, "Store::Writer used after a call threw");
+    }
+};
+
+Store::Writer Store::begin_write(WriteMode mode) {
     if (impl_->env.read_only()) throw InvalidInput(path().string() + ": store opened read-only");
-    Txn txn(impl_->env, false);
-    const u64 generation = impl_->counter(txn, "generation", 1);
-    for (const auto& b : batches) impl_->write_batch(txn, b, mode, generation);
-    txn.commit();
+    return Writer(std::make_unique<Writer::State>(*impl_, mode));
+}
+
+Store::Writer::Writer(std::unique_ptr<State> s) : s_(std::move(s)) {}
+Store::Writer::Writer(Writer&&) noexcept = default;
+Store::Writer& Store::Writer::operator=(Writer&&) noexcept = default;
+Store::Writer::~Writer() = default;  // an uncommitted transaction aborts: nothing was written
+
+void Store::Writer::add(const SeriesBatch& batch) {
+    s_->usable();
+    s_->broken = true;
+    const auto it = s_->written.find(batch.key);
+    Impl::Written now;
+    s_->impl.write_batch(s_->txn, batch, s_->mode, s_->generation, it == s_->written.end() ? nullptr : &it->second, now);
+    if (!batch.bars.empty()) s_->written.insert_or_assign(batch.key, std::move(now));
+    s_->broken = false;
+}
+
+void Store::Writer::rename(const SeriesKey& from, const SeriesKey& to) {
+    s_->usable();
+    const auto it = s_->written.find(from);
+    if (it == s_->written.end() || !it->second.created)
+        throw InvalidInput(describe(from) + ": only a series this writer created can be renamed");
+    if (s_->impl.record(s_->txn, to)) throw InvalidInput(describe(to) + ": the series already exists");
+    s_->broken = true;
+    auto& impl = s_->impl;
+    const auto rec = impl.record(s_->txn, from);
+    if (!rec) throw Error(Errc::internal, describe(from) + ": written series vanished");
+    const auto from_key = storage::catalog_key(from), to_key = storage::catalog_key(to);
+    // Chunks are keyed by series id, not by name: only the catalog entry and session move.
+    s_->txn.put(impl.catalog, to_key, rec->encode());
+    s_->txn.del(impl.catalog, from_key);
+    if (impl.have_sessions) {
+        if (const auto session = impl.txn_session(s_->txn, from_key)) {
+            s_->txn.put(impl.sessions, to_key, *session);
+            s_->txn.del(impl.sessions, from_key);
+        }
+    }
+    auto node = s_->written.extract(it);
+    node.key() = to;
+    s_->written.insert(std::move(node));
+    s_->broken = false;
+}
+
+std::vector<SeriesInfo> Store::Writer::find(std::string_view symbol) const {
+    s_->usable();
+    return s_->impl.find(s_->txn, symbol);
+}
+
+void Store::Writer::commit() {
+    s_->usable();
+    s_->broken = true;
+    // Prewarmed aggregates follow once per series, from the first bin any batch touched.
+    for (const auto& [key, w] : s_->written) {
+        if (!w.prewarmed) continue;
+        const auto rec = s_->impl.record(s_->txn, key);
+        if (!rec) throw Error(Errc::internal, describe(key) + ": written series vanished");
+        s_->impl.maintain_prewarmed(s_->txn, key, *rec, w.change);
+    }
+    s_->txn.commit();
 }
 
 std::uint64_t Store::remove(const SeriesKey& key, std::optional<Timestamp> from, std::optional<Timestamp> to) {
@@ -687,20 +814,8 @@ std::optional<SeriesInfo> Store::info(const SeriesKey& key) const {
 }
 
 std::vector<SeriesInfo> Store::find(std::string_view symbol) const {
-    // Catalog keys are symbol, 0x00, be64 base: one prefix scan, already in base order.
-    std::string prefix(symbol);
-    prefix.push_back('\0');
     Txn txn(impl_->env, true);
-    Cursor cur(txn, impl_->catalog);
-    std::vector<SeriesInfo> out;
-    for (bool ok = cur.seek(bytes_of(prefix)); ok; ok = cur.move(MDB_NEXT)) {
-        const auto k = cur.key();
-        if (k.size() != prefix.size() + 8 || std::memcmp(k.data(), prefix.data(), prefix.size()) != 0) break;
-        const auto key = storage::parse_catalog_key(k);
-        out.push_back(to_info(key, CatalogRecord::decode(cur.value(), describe(key))));
-        out.back().session = impl_->session_of(txn, storage::catalog_key(key));
-    }
-    return out;
+    return impl_->find(txn, symbol);
 }
 
 SeriesInfo Store::resolve(std::string_view symbol, std::optional<Duration> timeframe) const {

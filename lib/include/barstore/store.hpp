@@ -205,6 +205,14 @@ public:
     /// the base bars themselves, and verify reports the damaged chunk).
     void write(std::span<const SeriesBatch> batches, WriteMode mode = WriteMode::append);
 
+    /// A write transaction fed batches as they come, so that a file far bigger than memory is
+    /// still written all or nothing (load_file streams CSV through one). write() is begin_write,
+    /// add() of each batch, commit(). Holds the store's writer lock until commit() or its
+    /// destruction, which aborts: nothing it was given is written.
+    class Writer;
+    /// Throws InvalidInput when the store is read-only.
+    Writer begin_write(WriteMode mode = WriteMode::append);
+
     /// Sets a series' session; a write like any other, so its generation changes and anything
     /// derived from it (cache entries keyed by generation) is invalidated. Its session-aligned
     /// prewarmed aggregates are recomputed for the new session; utc ones keep their bins (a
@@ -354,6 +362,35 @@ private:
     struct Impl;  // keeps lmdb.h and zstd.h out of public headers
     explicit Store(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
+};
+
+class Store::Writer {
+public:
+    Writer(Writer&&) noexcept;
+    Writer& operator=(Writer&&) noexcept;
+    ~Writer();
+
+    /// Checks and splices one batch as write() does, in this transaction. Batches of one series
+    /// must come in time order, each after the last bar of the one before; together they write
+    /// what one batch of all their bars would (with replace: the stored bars from the first
+    /// batch's first bar to the last batch's last go). Throws as write() does; after a throw the
+    /// writer refuses further calls (Errc::internal) and its destruction writes nothing.
+    void add(const SeriesBatch& batch);
+    /// Renames a series that this writer created (load_file: a CSV's inferred base that a later
+    /// part of the file shows to be smaller). Throws InvalidInput when `from` was not created by
+    /// this writer or `to` exists.
+    void rename(const SeriesKey& from, const SeriesKey& to);
+    /// Store::find, as this transaction sees the store.
+    std::vector<SeriesInfo> find(std::string_view symbol) const;
+    /// Brings the written series' prewarmed aggregates up to date, then commits: everything
+    /// added, or (on a throw) nothing.
+    void commit();
+
+private:
+    friend class Store;
+    struct State;
+    explicit Writer(std::unique_ptr<State> s);
+    std::unique_ptr<State> s_;
 };
 
 }  // namespace barstore
