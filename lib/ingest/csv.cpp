@@ -108,7 +108,7 @@ std::string_view symbol_field(std::string_view text, char delim, std::size_t col
 }
 
 std::vector<SymbolText> split_by_symbol(std::string_view data, const Dialect& dialect, const Call& call,
-                                        const std::string& name) {
+                                        const std::string& name, std::vector<std::string>& others) {
     const std::size_t col = dialect.layout.column[static_cast<std::size_t>(Role::symbol)];
     if (col == kNpos) {
         SymbolText one;
@@ -132,7 +132,6 @@ std::vector<SymbolText> split_by_symbol(std::string_view data, const Dialect& di
     // the rows however many symbols a file has.
     std::vector<SymbolText> out;
     std::map<std::string, std::size_t, std::less<>> index;
-    std::vector<std::string> others;  // symbols passed over by --symbol, for the message when none match
     std::size_t line = dialect.first_data_line;
     for (const char* p = dialect.data_begin; p < e; ++line) {
         const char* eol = line_end(p, e);
@@ -151,14 +150,7 @@ std::vector<SymbolText> split_by_symbol(std::string_view data, const Dialect& di
             out.push_back(std::move(t));
         }
     }
-    if (out.empty()) {
-        if (!call.symbol_given) throw_at(name, dialect.first_line, "header but no data rows", dialect.first_text);
-        std::string list;
-        for (const auto& o : others) list += (list.empty() ? "" : ", ") + printable(o);
-        throw_arg(name, "no row has symbol " + call.symbol + " in the symbol column" +
-                            (list.empty() ? std::string() : " (it holds " + list + (others.size() == 5 ? ", ..." : "") + ")"),
-                  call.symbol);
-    }
+    if (out.empty()) return out;  // the caller says so if no block had a row of a kept symbol
     for (const auto& t : out) {
         try {
             validate_symbol(t.symbol);
@@ -421,21 +413,34 @@ public:
         : data_(data), dialect_(dialect), name_(name), lines_(lines) {}
 
     [[noreturn]] void fail(std::size_t row, const std::string& reason) const {
-        const char* const e = data_.data() + data_.size();
-        std::size_t line = dialect_.first_data_line, seen = 0;
-        for (const char* p = dialect_.data_begin; p < e; ++line) {
-            const char* eol = line_end(p, e);
-            const auto text = line_text(p, eol);
-            if (!text.empty() && seen++ == row) throw_at(name_, file_line(line), reason, text);
-            p = eol + 1;
-        }
-        throw_at(name_, file_line(line), reason, std::string_view{});
+        std::string_view text;
+        const std::size_t line = find(row, text);
+        throw_at(name_, line, reason, text);
+    }
+    /// The file line of row `row`, and its text (copied: the caller may keep it past the block).
+    std::size_t line_of(std::size_t row, std::string& text) const {
+        std::string_view t;
+        const std::size_t line = find(row, t);
+        text.assign(t);
+        return line;
     }
     [[noreturn]] void fail_at_line(std::size_t line, const std::string& reason, std::string_view got) const {
         throw_at(name_, file_line(line), reason, got);
     }
 
 private:
+    std::size_t find(std::size_t row, std::string_view& text) const {
+        const char* const e = data_.data() + data_.size();
+        std::size_t line = dialect_.first_data_line, seen = 0;
+        for (const char* p = dialect_.data_begin; p < e; ++line) {
+            const char* eol = line_end(p, e);
+            text = line_text(p, eol);
+            if (!text.empty() && seen++ == row) return file_line(line);
+            p = eol + 1;
+        }
+        text = {};
+        return file_line(line);
+    }
     std::size_t file_line(std::size_t line) const {
         if (lines_.empty() || line < dialect_.first_data_line) return line;
         const std::size_t i = line - dialect_.first_data_line;
@@ -458,25 +463,6 @@ void report_row_error(Merged& m, const RowReporter& rows) {
     if (const auto problem = check_bars(m.bars, Duration{0})) rows.fail(problem->index, problem->reason);
     if (pending.line) rows.fail_at_line(pending.line, pending.reason, pending.got);
     rows.fail(pending.row, pending.reason);
-}
-
-// --timeframe, else the stored series' base, else the smallest positive step between
-// neighbours: 1m bars with gaps still say 1m.
-Duration choose_timeframe(const BarColumns& bars, const ParseOptions& opts, const Call& call,
-                          const RowReporter& rows) {
-    if (opts.timeframe) return *opts.timeframe;
-    if (call.stored_base) return *call.stored_base;
-    std::uint64_t best = std::numeric_limits<std::uint64_t>::max();
-    for (std::size_t i = 1; i < bars.size(); ++i)
-        if (bars.ts[i] > bars.ts[i - 1])
-            best = std::min(best, static_cast<std::uint64_t>(bars.ts[i]) - static_cast<std::uint64_t>(bars.ts[i - 1]));
-    if (bars.size() == 1) rows.fail(0, "cannot infer the timeframe from a single bar; pass --timeframe");
-    if (best > static_cast<std::uint64_t>(kInt64Max)) {
-        // No step forward at all: check_bars names the duplicate or backwards row.
-        if (const auto problem = check_bars(bars, Duration{0})) rows.fail(problem->index, problem->reason);
-        rows.fail(1, "cannot infer the timeframe; pass --timeframe");
-    }
-    return Duration{static_cast<std::int64_t>(best)};
 }
 
 // With Stamp::end a stamp T means the bar [T - tf, T); the store keys bars by their start.
@@ -504,26 +490,35 @@ Tuning serial(Tuning tuning) {
     return tuning;
 }
 
-// Steps 3-8 for one symbol's text: the rows into one validated batch. nullopt when the
-// parallel merge needs a serial parse to name its error (merge_chunks).
-std::optional<SeriesBatch> parse_series(std::string_view data, const Dialect& dialect, Call call,
-                                        const std::vector<std::size_t>& lines, const std::string& name,
-                                        const ParseOptions& opts, const Tuning& tuning) {
-    ask_stored_base(call, name, opts);
-    const Chunks chunks = split_into_chunks(data, dialect.data_begin, tuning);
-    auto parsers = make_parsers(data, dialect, chunks, call, opts.tz);
-    parse_chunks(parsers, chunks, data, dialect.data_begin, opts.progress);
-    auto merged = merge_chunks(parsers, dialect.first_data_line);
-    if (!merged) return std::nullopt;
+// ---------------------------------------------------------------------------------------------
+// Blocks: a file is read and parsed a block of lines at a time, so memory follows the block
+// size, not the file's. What one block must know of those before it is kept per symbol.
 
-    const RowReporter rows(data, dialect, name, lines);
-    report_row_error(*merged, rows);
-    BarColumns& bars = merged->bars;
-    if (bars.empty()) throw_at(name, dialect.first_line, "header but no data rows", dialect.first_text);
-    const Duration tf = choose_timeframe(bars, opts, call, rows);
-    if (opts.stamp == Stamp::end) shift_end_stamps(bars, tf, rows);
-    check_merged(bars, tf, call, rows);
+struct SeriesState {
+    bool asked = false;                   // the stored base was asked (once per symbol)
+    std::optional<Duration> stored_base;
+    std::optional<Duration> base;         // --timeframe, the stored base, or inferred so far
+    bool any = false;                     // bars were handed out
+    std::int64_t last_stamp = 0;          // the last bar's stamp as written (before --stamp end)
+    // A symbol's first bar alone in its block: held until a later bar gives a step to infer the
+    // base from (a long-format file cut into blocks can leave a symbol one row in a block).
+    std::optional<SeriesBatch> held;
+    std::size_t held_line = 0;
+    std::string held_text;
+    bool noted = false;                   // the file's notes went with the first piece
+};
 
+struct StreamState {
+    Call call;
+    Dialect dialect;              // as detected on the first block; data_begin is per block
+    std::string first_text;       // dialect.first_text, owned: blocks move
+    std::map<std::string, SeriesState, std::less<>> series;
+    std::vector<std::string> others;  // symbols passed over by --symbol, for the message when none match
+    std::size_t line = 0;         // file line number of the current block's first line
+    bool any_rows = false;
+};
+
+std::vector<std::string> file_notes(const Dialect& dialect) {
     std::vector<std::string> notes;
     if (!dialect.unstored_columns.empty()) {
         std::string names;
@@ -532,43 +527,274 @@ std::optional<SeriesBatch> parse_series(std::string_view data, const Dialect& di
     }
     if (dialect.layout.column[static_cast<std::size_t>(Role::volume)] == kNpos)
         notes.push_back("no volume column: volume stored as 0");
-    return SeriesBatch{SeriesKey{std::move(call.symbol), tf}, Scale{merged->price_decimals, merged->volume_decimals},
-                       std::move(bars), merged->rounded_values, std::nullopt, std::move(notes)};
+    return notes;
 }
 
-}  // namespace
+// The smallest step forward between neighbours (and from the bar before the block), or 0.
+std::int64_t smallest_step(const BarColumns& bars, const SeriesState& st, std::size_t& at) {
+    std::uint64_t best = std::numeric_limits<std::uint64_t>::max();
+    at = 0;
+    const auto consider = [&](std::int64_t a, std::int64_t b, std::size_t i) {
+        if (b > a && static_cast<std::uint64_t>(b) - static_cast<std::uint64_t>(a) < best) {
+            best = static_cast<std::uint64_t>(b) - static_cast<std::uint64_t>(a);
+            at = i;
+        }
+    };
+    if (st.any) consider(st.last_stamp, bars.ts[0], 0);
+    if (st.held) consider(st.held->bars.ts[0], bars.ts[0], 0);
+    for (std::size_t i = 1; i < bars.size(); ++i) consider(bars.ts[i - 1], bars.ts[i], i);
+    return best > static_cast<std::uint64_t>(kInt64Max) ? 0 : static_cast<std::int64_t>(best);
+}
 
-std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& name,
-                                   const ParseOptions& opts, const Tuning& tuning) {
-    const Call call = check_call(name, opts);
-    const Dialect dialect = detect_dialect(data, name, call.roles);
-    const auto texts = split_by_symbol(data, dialect, call, name);
+// The base of this block's bars: --timeframe, else the stored series', else the smallest step
+// seen so far. A later block with a smaller step lowers an inferred base when every earlier bar
+// is on the new one too (the smaller divides the larger); else it names the step's line.
+// nullopt: a first lone bar, no step yet.
+std::optional<Duration> block_base(const BarColumns& bars, const ParseOptions& opts, SeriesState& st,
+                                   const RowReporter& rows) {
+    if (opts.timeframe) return *opts.timeframe;
+    if (st.stored_base) return *st.stored_base;
+    std::size_t at = 0;
+    const std::int64_t step = smallest_step(bars, st, at);
+    if (step == 0) {
+        if (st.base) return st.base;
+        if (bars.size() == 1 && !st.any) return std::nullopt;
+        // No step forward at all: check_bars names the duplicate or backwards row.
+        if (const auto problem = check_bars(bars, Duration{0})) rows.fail(problem->index, problem->reason);
+        rows.fail(1, "cannot infer the timeframe; pass --timeframe");
+    }
+    if (!st.base || step == st.base->count()) {
+        if (!st.base) st.base = Duration{step};
+        return st.base;
+    }
+    if (step > st.base->count()) return st.base;
+    if (st.base->count() % step != 0 || opts.stamp == Stamp::end)
+        rows.fail(at, "a step of " + format_timeframe(Duration{step}) + " is smaller than the " + format_timeframe(*st.base) +
+                          " timeframe inferred from the rows before it; pass --timeframe");
+    st.base = Duration{step};  // every earlier bar is on it too: the series is renamed
+    return st.base;
+}
+
+// Steps 3-8 for one symbol's text in one block: its rows into validated pieces, in order (a held
+// first bar, then the block's). nullopt when the parallel merge needs a serial parse to name its
+// error (merge_chunks).
+std::optional<std::vector<SeriesBatch>> parse_series(std::string_view data, const Dialect& dialect, Call call,
+                                                     const std::vector<std::size_t>& lines, const std::string& name,
+                                                     const ParseOptions& opts, const Tuning& tuning, SeriesState& st) {
+    if (!st.asked) {
+        ask_stored_base(call, name, opts);
+        st.stored_base = call.stored_base;
+        st.asked = true;
+    }
+    call.stored_base = st.stored_base;
+    const Chunks chunks = split_into_chunks(data, dialect.data_begin, tuning);
+    auto parsers = make_parsers(data, dialect, chunks, call, opts.tz);
+    parse_chunks(parsers, chunks, data, dialect.data_begin, opts.progress);
+    auto merged = merge_chunks(parsers, dialect.first_data_line);
+    if (!merged) return std::nullopt;
+
+    const RowReporter rows(data, dialect, name, lines);
+    BarColumns& bars = merged->bars;
+    // The first row against the bar before the block, before any later row's problem.
+    if ((st.any || st.held) && !bars.empty() && (!merged->pending || merged->pending->row > 0)) {
+        BarColumns pair;
+        pair.push_back(Bar{Timestamp{Duration{st.held ? st.held->bars.ts[0] : st.last_stamp}}});
+        pair.append(bars, 0, 1);
+        if (const auto problem = check_bars(pair, Duration{0})) rows.fail(0, problem->reason);
+    }
+    report_row_error(*merged, rows);
     std::vector<SeriesBatch> out;
-    out.reserve(texts.size());
-    // Every symbol is parsed; of their errors the one on the file's earliest line is thrown,
-    // as a file of one symbol reports its first problem in file order.
-    std::optional<LineError> first_error;
-    // Progress is per text; with several it would run from 0 to done once per symbol.
+    if (bars.empty()) return out;
+    const auto tf = block_base(bars, opts, st, rows);
+    if (!tf) {
+        st.held = SeriesBatch{SeriesKey{call.symbol, Duration{0}}, Scale{merged->price_decimals, merged->volume_decimals},
+                              std::move(bars), merged->rounded_values};
+        st.held_line = rows.line_of(0, st.held_text);
+        return out;
+    }
+    if (st.held) {
+        SeriesBatch h = std::move(*st.held);
+        st.held.reset();
+        if (opts.stamp == Stamp::end && __builtin_sub_overflow(h.bars.ts[0], tf->count(), &h.bars.ts[0]))
+            throw_at(name, st.held_line, "timestamp minus the timeframe is before 1677", st.held_text);
+        if (const auto problem = check_bars(h.bars, *tf)) throw_at(name, st.held_line, problem->reason, st.held_text);
+        h.key.base = *tf;
+        st.any = true;
+        out.push_back(std::move(h));
+    }
+    const std::int64_t last_stamp = bars.ts.back();
+    if (opts.stamp == Stamp::end) shift_end_stamps(bars, *tf, rows);
+    check_merged(bars, *tf, call, rows);
+    st.any = true;
+    st.last_stamp = last_stamp;
+    out.push_back(SeriesBatch{SeriesKey{std::move(call.symbol), *tf}, Scale{merged->price_decimals, merged->volume_decimals},
+                              std::move(bars), merged->rounded_values, std::nullopt, {}});
+    return out;
+}
+
+// One block of whole lines: every symbol's pieces go to `fn` in file order of their symbols'
+// first rows. Every symbol is parsed; of their errors the one on the file's earliest line is
+// thrown, as a file of one symbol reports its first problem in file order.
+void parse_block(std::string_view block, StreamState& state, const std::string& name, const ParseOptions& opts,
+                 const Tuning& tuning, const PieceFn& fn, const ProgressFn& progress) {
+    Dialect d = state.dialect;
+    d.data_begin = block.data() + (state.line == 0 ? state.dialect.data_begin - block.data() : 0);
+    d.first_data_line = state.line == 0 ? state.dialect.first_data_line : state.line;
+    d.first_text = state.first_text;
+    const auto texts = split_by_symbol(block, d, state.call, name, state.others);
     ParseOptions each = opts;
-    if (texts.size() > 1) each.progress = nullptr;
+    // Progress is per text; with several it would run from 0 to done once per symbol.
+    each.progress = texts.size() == 1 ? progress : nullptr;
+    std::optional<LineError> first_error;
+    std::vector<std::vector<SeriesBatch>> pieces;
+    pieces.reserve(texts.size());
     for (const auto& t : texts) {
-        const std::string_view text = t.copy.empty() ? data : std::string_view(t.copy);
-        Dialect d = dialect;
-        d.data_begin = text.data() + (dialect.data_begin - data.data());
-        Call c = call;
+        const std::string_view text = t.copy.empty() ? block : std::string_view(t.copy);
+        Dialect td = d;
+        td.data_begin = text.data() + (d.data_begin - block.data());
+        Call c = state.call;
         c.symbol = t.symbol;
+        auto& st = state.series.try_emplace(t.symbol).first->second;
         try {
-            auto batch = parse_series(text, d, c, t.lines, name, each, tuning);
-            if (!batch) batch = parse_series(text, d, c, t.lines, name, each, serial(tuning));
-            if (!batch) throw Error(Errc::internal, name + ": a serial CSV parse asked for a serial parse");
-            out.push_back(std::move(*batch));
+            auto got = parse_series(text, td, c, t.lines, name, each, tuning, st);
+            if (!got) got = parse_series(text, td, c, t.lines, name, each, serial(tuning), st);
+            if (!got) throw Error(Errc::internal, name + ": a serial CSV parse asked for a serial parse");
+            pieces.push_back(std::move(*got));
         } catch (const LineError& e) {
             if (texts.size() == 1) throw;
             if (!first_error || e.line() < first_error->line()) first_error = e;
         }
     }
     if (first_error) throw *first_error;
-    if (opts.progress) opts.progress(data.size(), data.size());
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+        auto& st = state.series.find(texts[i].symbol)->second;
+        for (auto& piece : pieces[i]) {
+            state.any_rows = true;
+            if (!st.noted) {
+                piece.notes = file_notes(state.dialect);
+                st.noted = true;
+            }
+            fn(std::move(piece));
+        }
+        if (st.held) state.any_rows = true;
+    }
+}
+
+// After the last block: what no single block could tell.
+void finish_stream(const StreamState& state, const std::string& name) {
+    for (const auto& [symbol, st] : state.series)
+        if (st.held) throw_at(name, st.held_line, "cannot infer the timeframe from a single bar; pass --timeframe", st.held_text);
+    if (state.any_rows) return;
+    const bool by_column = state.dialect.layout.column[static_cast<std::size_t>(Role::symbol)] != kNpos;
+    if (!by_column || !state.call.symbol_given) throw_at(name, state.dialect.first_line, "header but no data rows", state.first_text);
+    std::string list;
+    for (const auto& o : state.others) list += (list.empty() ? "" : ", ") + printable(o);
+    throw_arg(name, "no row has symbol " + state.call.symbol + " in the symbol column" +
+                        (list.empty() ? std::string() : " (it holds " + list + (state.others.size() == 5 ? ", ..." : "") + ")"),
+              state.call.symbol);
+}
+
+// The whole lines of the next block: up to `block_bytes`, cut after the last newline in it
+// (or after the first one past it, for a line longer than a block).
+std::size_t cut_block(std::string_view rest, std::size_t block_bytes, bool at_end) {
+    if (rest.size() <= block_bytes && at_end) return rest.size();
+    const std::size_t upto = std::min(rest.size(), block_bytes);
+    if (const auto* nl = static_cast<const char*>(memrchr(rest.data(), '\n', upto))) return static_cast<std::size_t>(nl - rest.data()) + 1;
+    if (const auto* nl = static_cast<const char*>(std::memchr(rest.data() + upto, '\n', rest.size() - upto)))
+        return static_cast<std::size_t>(nl - rest.data()) + 1;
+    return at_end ? rest.size() : 0;  // 0: no newline yet, read more
+}
+
+}  // namespace
+
+void stream_csv(TextSource& source, const std::string& name, const ParseOptions& opts, const Tuning& tuning,
+                const PieceFn& fn) {
+    StreamState state;
+    state.call = check_call(name, opts);
+    bool first = true;
+    for (;;) {
+        const std::uint64_t before = source.done_bytes();
+        const auto [block, at_end] = source.next(tuning.block_bytes, cut_block);
+        if (first) {
+            state.dialect = detect_dialect(block, name, state.call.roles);
+            state.first_text = std::string(state.dialect.first_text);
+        }
+        // The parser's progress through the block, as a share of the input the block took.
+        ProgressFn progress;
+        if (opts.progress)
+            progress = [&, before, after = source.done_bytes()](std::uint64_t done, std::uint64_t total) {
+                const double share = total ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+                opts.progress(before + static_cast<std::uint64_t>(static_cast<double>(after - before) * share),
+                              source.total_bytes());
+            };
+        parse_block(block, state, name, opts, tuning, fn, progress);
+        first = false;
+        state.line = (state.line == 0 ? 1 : state.line) +
+                     static_cast<std::size_t>(std::count(block.data(), block.data() + block.size(), '\n'));
+        if (opts.progress) opts.progress(source.done_bytes(), source.total_bytes());
+        if (at_end) break;
+    }
+    finish_stream(state, name);
+}
+
+namespace {
+
+// An in-memory text cut into blocks.
+class ViewSource final : public TextSource {
+public:
+    explicit ViewSource(std::string_view data) : data_(data) {}
+    Block next(std::size_t block_bytes, CutFn cut) override {
+        const auto rest = data_.substr(pos_);
+        const std::size_t n = cut(rest, block_bytes, true);
+        pos_ += n;
+        return {rest.substr(0, n), pos_ == data_.size()};
+    }
+    std::uint64_t done_bytes() const override { return pos_; }
+    std::uint64_t total_bytes() const override { return data_.size(); }
+
+private:
+    std::string_view data_;
+    std::size_t pos_ = 0;
+};
+
+// The pieces of each series joined into one batch, at the finest scale any piece had.
+void join(std::vector<SeriesBatch>& out, std::map<std::string, std::size_t, std::less<>>& index, SeriesBatch&& piece) {
+    const auto [it, fresh] = index.try_emplace(piece.key.symbol, out.size());
+    if (fresh) {
+        out.push_back(std::move(piece));
+        return;
+    }
+    SeriesBatch& b = out[it->second];
+    b.key = piece.key;  // a lowered inferred base holds for the earlier pieces too
+    b.rounded_values += piece.rounded_values;
+    const Scale to{std::max(b.scale.price_decimals, piece.scale.price_decimals),
+                   std::max(b.scale.volume_decimals, piece.scale.volume_decimals)};
+    const auto fail = [&] {
+        throw InvalidInput(piece.key.symbol + ": a value does not fit int64 at " + std::to_string(to.price_decimals) +
+                           " price decimals and " + std::to_string(to.volume_decimals) + " volume decimals");
+    };
+    if (to != b.scale) {
+        BarColumns scaled;
+        scaled.reserve(b.bars.size() + piece.bars.size());
+        if (append_rescaled(scaled, b.bars, to.price_decimals - b.scale.price_decimals,
+                            to.volume_decimals - b.scale.volume_decimals) != kNpos)
+            fail();
+        b.bars = std::move(scaled);
+        b.scale = to;
+    }
+    if (append_rescaled(b.bars, piece.bars, to.price_decimals - piece.scale.price_decimals,
+                        to.volume_decimals - piece.scale.volume_decimals) != kNpos)
+        fail();
+}
+
+}  // namespace
+
+std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& name,
+                                   const ParseOptions& opts, const Tuning& tuning) {
+    ViewSource source(data);
+    std::vector<SeriesBatch> out;
+    std::map<std::string, std::size_t, std::less<>> index;
+    stream_csv(source, name, opts, tuning, [&](SeriesBatch&& piece) { join(out, index, std::move(piece)); });
     return out;
 }
 

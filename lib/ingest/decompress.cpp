@@ -72,72 +72,164 @@ private:
     GrowBuffer out_;
 };
 
-GrowBuffer gunzip(std::span<const std::byte> src, const std::string& name) {
-    z_stream z{};
-    // 16 + MAX_WBITS: gzip wrapper only (a raw zlib stream has no gzip magic, so never gets here).
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
-    const std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, &inflateEnd);
-    // ISIZE, the last 4 bytes, is the (last member's) size mod 2^32: a hint, right for one member under 4 GiB.
-    std::uint64_t isize = 0;
-    if (src.size() >= 18)
-        for (std::size_t i = 0; i < 4; ++i) isize |= std::uint64_t{byte_at(src, src.size() - 4 + i)} << (8 * i);
-    Output out(src.size(), isize, name);
-    std::size_t in_pos = 0;
-    for (;;) {
-        out.grow_if_full(in_pos);
-        // zlib counts in uInt: feed and drain at most 1 GiB per call.
-        constexpr std::size_t kStep = 1u << 30;
-        z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(src.data() + in_pos));
-        z.avail_in = static_cast<uInt>(std::min(src.size() - in_pos, kStep));
-        z.next_out = reinterpret_cast<Bytef*>(out.next());
-        z.avail_out = static_cast<uInt>(std::min(out.room(), kStep));
-        const uInt in_before = z.avail_in, out_before = z.avail_out;
-        const int ret = inflate(&z, Z_NO_FLUSH);
-        in_pos += in_before - z.avail_in;
-        out.produced += out_before - z.avail_out;
-        if (ret == Z_STREAM_END) {
-            if (in_pos == src.size()) break;
-            // `cat a.gz b.gz` is a valid gzip file of two members; anything else after one is not.
-            if (!starts_with(src.subspan(in_pos), {0x1f, 0x8b}))
-                fail(name, "data after the end of the gzip stream is not another gzip member", in_pos);
-            if (inflateReset(&z) != Z_OK) throw Error(Errc::internal, "zlib inflateReset failed");
-            continue;
+}  // namespace
+
+// ---- StreamDecoder ----------------------------------------------------------------------
+
+struct StreamDecoder::Codec {
+    virtual ~Codec() = default;
+    // As StreamDecoder::decode; `d`: the name, bytes produced, and whether the stream finished.
+    virtual std::size_t decode(StreamDecoder::State& d, std::span<const std::byte> in, std::size_t& used, char* out,
+                               std::size_t room, bool last, std::uint64_t at) = 0;
+};
+
+namespace {
+
+class Gunzip final : public StreamDecoder::Codec {
+public:
+    Gunzip() {
+        // 16 + MAX_WBITS: gzip wrapper only (a raw zlib stream has no gzip magic, so never gets here).
+        if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
+    }
+    ~Gunzip() override { inflateEnd(&z_); }
+
+    std::size_t decode(StreamDecoder::State& d, std::span<const std::byte> in, std::size_t& used, char* out, std::size_t room,
+                       bool last, std::uint64_t at) override {
+        std::size_t written = 0;
+        while (room > 0) {
+            if (between_) {
+                if (used == in.size()) {
+                    d.finished = last;
+                    break;
+                }
+                // `cat a.gz b.gz` is a valid gzip file of two members; anything else after one is not.
+                if (in.size() - used < 2 && !last) break;
+                if (!starts_with(in.subspan(used), {0x1f, 0x8b}))
+                    fail(d.name, "data after the end of the gzip stream is not another gzip member", at + used);
+                if (inflateReset(&z_) != Z_OK) throw Error(Errc::internal, "zlib inflateReset failed");
+                between_ = false;
+            }
+            // zlib counts in uInt: feed and drain at most 1 GiB per call.
+            constexpr std::size_t kStep = 1u << 30;
+            z_.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data() + used));
+            z_.avail_in = static_cast<uInt>(std::min(in.size() - used, kStep));
+            z_.next_out = reinterpret_cast<Bytef*>(out);
+            z_.avail_out = static_cast<uInt>(std::min(room, kStep));
+            const uInt in_before = z_.avail_in, out_before = z_.avail_out;
+            const int ret = inflate(&z_, Z_NO_FLUSH);
+            const std::size_t took = in_before - z_.avail_in, gave = out_before - z_.avail_out;
+            used += took;
+            out += gave;
+            room -= gave;
+            written += gave;
+            d.produced += gave;
+            if (ret == Z_STREAM_END) {
+                between_ = true;
+                continue;
+            }
+            if (ret == Z_DATA_ERROR)
+                fail(d.name, std::string("corrupt gzip data (zlib: ") + (z_.msg ? z_.msg : "invalid data") + ")", at + used);
+            if (ret == Z_MEM_ERROR) throw std::bad_alloc();
+            if (ret != Z_OK && ret != Z_BUF_ERROR)
+                fail(d.name, "gzip decoding failed (zlib error " + std::to_string(ret) + ")", at + used);
+            if (took == 0 && gave == 0) {
+                // No progress with the input all eaten: the stream ends mid-member, or more is to come.
+                if (used == in.size() && last)
+                    fail(d.name, "truncated gzip stream: the data ends inside a member (" + std::to_string(d.produced) +
+                                      " bytes decoded)", at + used);
+                break;
+            }
         }
-        if (ret == Z_DATA_ERROR)
-            fail(name, std::string("corrupt gzip data (zlib: ") + (z.msg ? z.msg : "invalid data") + ")", in_pos);
-        if (ret == Z_MEM_ERROR) throw std::bad_alloc();
-        if (ret != Z_OK && ret != Z_BUF_ERROR) fail(name, "gzip decoding failed (zlib error " + std::to_string(ret) + ")", in_pos);
-        // No progress with input all eaten and output room left: the stream ends mid-member.
-        if (in_pos == src.size() && in_before - z.avail_in == 0 && out_before - z.avail_out == 0)
-            fail(name, "truncated gzip stream: the data ends inside a member (" + std::to_string(out.produced) +
-                           " bytes decoded)", in_pos);
+        return written;
+    }
+
+private:
+    z_stream z_{};
+    bool between_ = false;  // a member ended: the next bytes start another, or the input ends
+};
+
+class Unzstd final : public StreamDecoder::Codec {
+public:
+    Unzstd() : dctx_(ZSTD_createDCtx(), &ZSTD_freeDCtx) {
+        if (!dctx_) throw std::bad_alloc();
+        // zstd's default streaming window limit (128 MiB), as for DBN.
+        if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx_.get(), ZSTD_d_windowLogMax, 27)))
+            throw Error(Errc::internal, "zstd refused windowLogMax");
+    }
+
+    std::size_t decode(StreamDecoder::State& d, std::span<const std::byte> in, std::size_t& used, char* out, std::size_t room,
+                       bool last, std::uint64_t at) override {
+        ZSTD_inBuffer ib{in.data(), in.size(), used};
+        ZSTD_outBuffer ob{out, room, 0};
+        while (ob.pos < ob.size) {
+            const std::size_t before = ib.pos, before_out = ob.pos;
+            const std::size_t ret = ZSTD_decompressStream(dctx_.get(), &ob, &ib);
+            d.produced += ob.pos - before_out;
+            if (ZSTD_isError(ret)) fail(d.name, std::string("corrupt zstd data (") + ZSTD_getErrorName(ret) + ")", at + before);
+            frame_open_ = ret != 0;
+            if (ib.pos == ib.size && ob.pos < ob.size) {
+                // The input is eaten with room left: the end of a frame and of the input, or more to come.
+                if (!frame_open_) {
+                    d.finished = last;
+                } else if (last) {
+                    fail(d.name, "truncated zstd stream: the data ends inside a frame (" + std::to_string(d.produced) +
+                                      " bytes decoded)", at + ib.pos);
+                }
+                break;
+            }
+        }
+        used = ib.pos;
+        return ob.pos;
+    }
+
+private:
+    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx_;
+    bool frame_open_ = true;
+};
+
+}  // namespace
+
+StreamDecoder::StreamDecoder(Compression c, std::string name) : state_{std::move(name)} {
+    if (c == Compression::gzip) codec_ = std::make_unique<Gunzip>();
+    else if (c == Compression::zstd) codec_ = std::make_unique<Unzstd>();
+    else throw Error(Errc::internal, "StreamDecoder of plain data");
+}
+StreamDecoder::~StreamDecoder() = default;
+
+std::size_t StreamDecoder::decode(std::span<const std::byte> in, std::size_t& used, char* out, std::size_t room,
+                                  bool last, std::uint64_t at) {
+    return codec_->decode(state_, in, used, out, room, last, at);
+}
+
+namespace {
+
+// The whole stream, decoded into one buffer grown by Output.
+GrowBuffer decode_whole(std::span<const std::byte> src, Compression c, std::uint64_t declared, const std::string& name) {
+    StreamDecoder d(c, name);
+    Output out(src.size(), declared, name);
+    std::size_t used = 0;
+    while (!d.finished()) {
+        out.grow_if_full(used);
+        const std::size_t n = d.decode(src, used, out.next(), out.room(), true, 0);
+        out.produced += n;
+        if (n == 0 && out.room() > 0 && !d.finished())
+            throw Error(Errc::internal, name + ": the decoder stopped without an error or an end");
     }
     return out.take();
 }
 
+GrowBuffer gunzip(std::span<const std::byte> src, const std::string& name) {
+    // ISIZE, the last 4 bytes, is the (last member's) size mod 2^32: a hint, right for one member under 4 GiB.
+    std::uint64_t isize = 0;
+    if (src.size() >= 18)
+        for (std::size_t i = 0; i < 4; ++i) isize |= std::uint64_t{byte_at(src, src.size() - 4 + i)} << (8 * i);
+    return decode_whole(src, Compression::gzip, isize, name);
+}
+
 GrowBuffer unzstd(std::span<const std::byte> src, const std::string& name) {
-    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), &ZSTD_freeDCtx);
-    if (!dctx) throw std::bad_alloc();
-    // zstd's default streaming window limit (128 MiB), as for DBN.
-    if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, 27)))
-        throw Error(Errc::internal, "zstd refused windowLogMax");
     const auto declared = ZSTD_getFrameContentSize(src.data(), src.size());
-    Output out(src.size(),
-               declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR ? 0 : declared, name);
-    ZSTD_inBuffer in{src.data(), src.size(), 0};
-    for (;;) {
-        out.grow_if_full(in.pos);
-        ZSTD_outBuffer ob{out.next(), out.room(), 0};
-        const std::size_t before = in.pos;
-        const std::size_t ret = ZSTD_decompressStream(dctx.get(), &ob, &in);
-        out.produced += ob.pos;
-        if (ZSTD_isError(ret)) fail(name, std::string("corrupt zstd data (") + ZSTD_getErrorName(ret) + ")", before);
-        if (ret == 0 && in.pos == in.size) break;  // a frame ended, and the input with it
-        if (in.pos == in.size && ob.pos < ob.size)
-            fail(name, "truncated zstd stream: the data ends inside a frame (" + std::to_string(out.produced) +
-                           " bytes decoded)", in.pos);
-    }
-    return out.take();
+    return decode_whole(src, Compression::zstd,
+                        declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR ? 0 : declared, name);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // plain text exactly as from an uncompressed file.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +34,37 @@ public:
 private:
     char* data_ = nullptr;
     std::size_t size_ = 0, capacity_ = 0;
+};
+
+/// A gzip or zstd stream decoded as its bytes arrive, so that a big compressed file is never
+/// held whole (stream ingest); decompress() is this over a buffer.
+class StreamDecoder {
+public:
+    StreamDecoder(Compression c, std::string name);  ///< c: gzip or zstd
+    ~StreamDecoder();
+    StreamDecoder(const StreamDecoder&) = delete;
+    StreamDecoder& operator=(const StreamDecoder&) = delete;
+
+    /// Decodes from in[used..] into out[0, room), moving `used` past the bytes taken; returns the
+    /// bytes written. Keep the bytes not taken: the next call must start with them. `last`: no
+    /// input follows `in`. `at`: the compressed offset of in[0], for messages. Throws
+    /// InvalidInput `NAME: error: REASON at compressed byte N` for corrupt data, or a stream that
+    /// ends (`last`, all taken) inside a gzip member or zstd frame.
+    std::size_t decode(std::span<const std::byte> in, std::size_t& used, char* out, std::size_t room, bool last,
+                       std::uint64_t at);
+    /// The input ended where a member or frame did: nothing more will be written.
+    bool finished() const { return state_.finished; }
+
+    struct State {
+        std::string name;
+        std::uint64_t produced = 0;  ///< bytes decoded so far, for messages
+        bool finished = false;
+    };
+    struct Codec;
+
+private:
+    State state_;
+    std::unique_ptr<Codec> codec_;
 };
 
 /// gzip (1f 8b) or a zstd frame (28 b5 2f fd) by the first bytes; anything else none.

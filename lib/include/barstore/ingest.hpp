@@ -19,6 +19,9 @@ namespace barstore {
 enum class FileFormat { auto_detect, csv, dbn };
 enum class Stamp { start, end };
 
+/// Receives a file's bars in pieces as they are read (stream_file).
+using PieceFn = std::function<void(SeriesBatch&& piece)>;
+
 /// Called now and then with bytes consumed so far; the CLI draws a progress bar from it.
 using ProgressFn = std::function<void(std::uint64_t done_bytes, std::uint64_t total_bytes)>;
 
@@ -55,6 +58,20 @@ struct ParseOptions {
 /// Throws IoError if the file cannot be read.
 std::vector<SeriesBatch> parse_file(const std::filesystem::path& path, FileFormat format,
                                     const ParseOptions& opts);
+
+/// Text stream_file parses at a time: its memory (with the bars parsed from it) is bounded by this.
+inline constexpr std::size_t kStreamBlockBytes = 16u << 20;
+
+/// parse_file without holding the file: a CSV (plain, gzip or zstd; `-` too) is read, decoded
+/// and parsed kStreamBlockBytes of text at a time, and each series' bars go to `fn` in pieces,
+/// in time order, each checked as parse_file checks a whole file. A piece's base may be smaller
+/// than the earlier pieces' of its symbol when the base was inferred (no timeframe, no stored
+/// series): a later block showed a smaller step, which every earlier bar is also on, and the
+/// earlier pieces belong under it too. A later step smaller than that, not dividing it, or with
+/// Stamp::end, is an error naming its line (pass a timeframe). DBN is decoded whole, one piece per
+/// series. The notes come with each series' first piece. Throws as parse_file, possibly after
+/// pieces were handed out: the caller must then discard them (load_file: one transaction).
+void stream_file(const std::filesystem::path& path, FileFormat format, const ParseOptions& opts, const PieceFn& fn);
 
 /// The name parse_file and load_file use for `path` in messages: `<stdin>` for `-`.
 std::string input_name(const std::filesystem::path& path);
