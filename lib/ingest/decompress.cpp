@@ -166,7 +166,8 @@ public:
             const std::size_t ret = ZSTD_decompressStream(dctx_.get(), &ob, &ib);
             d.produced += ob.pos - before_out;
             if (ZSTD_isError(ret)) fail(d.name, std::string("corrupt zstd data (") + ZSTD_getErrorName(ret) + ")", at + before);
-            frame_open_ = ret != 0;
+            // A call with nothing to do answers for a next frame that may never come: not news.
+            if (ib.pos != before || ob.pos != before_out) frame_open_ = ret != 0;
             if (ib.pos == ib.size && ob.pos < ob.size) {
                 // The input is eaten with room left: the end of a frame and of the input, or more to come.
                 if (!frame_open_) {
