@@ -8,10 +8,12 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <numbers>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace barstore::tools {
@@ -215,42 +217,82 @@ std::vector<RawBar> gen_equity_year(std::uint64_t seed) {
     return out;
 }
 
-std::uint64_t write_csv(const std::filesystem::path& path, const std::vector<RawBar>& bars, TsFormat ts_format) {
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
-    if (!f) throw std::runtime_error(path.string() + ": cannot create");
-    // Formatting by hand into one buffer: fprintf would make generation slower than ingest.
-    constexpr std::size_t kFlushBytes = 1 << 20, kMaxLine = 160;
-    std::string buf(kFlushBytes + kMaxLine, '\0');
-    char* const begin = buf.data();
-    char* const end = begin + buf.size();
-    char* p = begin;
-    std::uint64_t total = 0;
-    auto flush = [&] {
-        const auto len = static_cast<std::size_t>(p - begin);
-        if (std::fwrite(begin, 1, len, f.get()) != len) throw std::runtime_error(path.string() + ": write failed");
-        total += len;
-        p = begin;
-    };
-    const std::string_view header = "ts,open,high,low,close,volume\n";
-    p = std::copy(header.begin(), header.end(), p);
-    for (const auto& b : bars) {
-        p = ts_format == TsFormat::epoch_s ? put_int(p, end, b.ts_s) : put_text_ts(p, b.ts_s);
+namespace {
+
+/// A CSV file written through one buffer, each row formatted by hand into it: fprintf would make
+/// generation slower than ingest.
+class CsvOut {
+public:
+    CsvOut(const std::filesystem::path& path, std::string_view header)
+        : path_(path), f_(std::fopen(path.c_str(), "wb"), &std::fclose), buf_(kFlushBytes + kMaxLine, '\0') {
+        if (!f_) throw std::runtime_error(path.string() + ": cannot create");
+        p_ = std::copy(header.begin(), header.end(), buf_.data());
+    }
+    /// One row; `symbol` empty: no symbol column (it comes second when present).
+    void row(const RawBar& b, TsFormat ts_format, std::string_view symbol = {}) {
+        char* const end = buf_.data() + buf_.size();
+        char* p = ts_format == TsFormat::epoch_s ? put_int(p_, end, b.ts_s) : put_text_ts(p_, b.ts_s);
         *p++ = ',';
-        p = put_cents(p, end, b.open);
-        *p++ = ',';
-        p = put_cents(p, end, b.high);
-        *p++ = ',';
-        p = put_cents(p, end, b.low);
-        *p++ = ',';
-        p = put_cents(p, end, b.close);
-        *p++ = ',';
+        if (!symbol.empty()) {  // names are short: kMaxLine leaves room for 64 bytes of them
+            p = std::copy(symbol.begin(), symbol.end(), p);
+            *p++ = ',';
+        }
+        for (const i64 cents : {b.open, b.high, b.low, b.close}) {
+            p = put_cents(p, end, cents);
+            *p++ = ',';
+        }
         p = put_int(p, end, b.volume);
         *p++ = '\n';
-        if (static_cast<std::size_t>(p - begin) >= kFlushBytes) flush();
+        p_ = p;
+        if (static_cast<std::size_t>(p_ - buf_.data()) >= kFlushBytes) flush();
     }
-    flush();
-    if (std::fflush(f.get()) != 0) throw std::runtime_error(path.string() + ": write failed");
-    return total;
+    /// Flushes and returns the file's size in bytes.
+    std::uint64_t finish() {
+        flush();
+        if (std::fflush(f_.get()) != 0) throw std::runtime_error(path_.string() + ": write failed");
+        return total_bytes_;
+    }
+
+private:
+    static constexpr std::size_t kFlushBytes = 1 << 20, kMaxLine = 160;
+    void flush() {
+        const auto len = static_cast<std::size_t>(p_ - buf_.data());
+        if (std::fwrite(buf_.data(), 1, len, f_.get()) != len) throw std::runtime_error(path_.string() + ": write failed");
+        total_bytes_ += len;
+        p_ = buf_.data();
+    }
+    std::filesystem::path path_;
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f_;
+    std::string buf_;
+    char* p_ = nullptr;
+    std::uint64_t total_bytes_ = 0;
+};
+
+}  // namespace
+
+std::uint64_t write_csv(const std::filesystem::path& path, const std::vector<RawBar>& bars, TsFormat ts_format) {
+    CsvOut out(path, "ts,open,high,low,close,volume\n");
+    for (const auto& b : bars) out.row(b, ts_format);
+    return out.finish();
+}
+
+std::uint64_t write_long_csv(const std::filesystem::path& path, const std::vector<std::vector<RawBar>>& series,
+                             const std::vector<std::string>& symbols, TsFormat ts_format) {
+    if (symbols.size() != series.size()) throw std::runtime_error("write_long_csv: one symbol per series");
+    for (const auto& s : symbols)
+        if (s.empty() || s.size() > 64) throw std::runtime_error("write_long_csv: symbol names are 1-64 bytes");
+    // A k-way merge on (ts, symbol's position): sorted by time, then symbol, for any series.
+    std::vector<std::size_t> next(series.size(), 0);
+    CsvOut out(path, "ts,symbol,open,high,low,close,volume\n");
+    for (;;) {
+        i64 ts = std::numeric_limits<i64>::max();
+        for (std::size_t s = 0; s < series.size(); ++s)
+            if (next[s] < series[s].size()) ts = std::min(ts, series[s][next[s]].ts_s);
+        if (ts == std::numeric_limits<i64>::max()) break;
+        for (std::size_t s = 0; s < series.size(); ++s)
+            if (next[s] < series[s].size() && series[s][next[s]].ts_s == ts) out.row(series[s][next[s]++], ts_format, symbols[s]);
+    }
+    return out.finish();
 }
 
 }  // namespace barstore::tools

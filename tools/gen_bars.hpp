@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace barstore::tools {
@@ -36,5 +37,11 @@ enum class TsFormat {
 /// Writes `ts,open,high,low,close,volume` and one line per bar (prices with exactly 2 decimals).
 /// Returns the file's size in bytes. Throws std::runtime_error on I/O failure.
 std::uint64_t write_csv(const std::filesystem::path& path, const std::vector<RawBar>& bars, TsFormat ts_format);
+
+/// Long format, as vendor dumps come: `ts,symbol,open,high,low,close,volume`, the rows of every
+/// series merged in time order, ties in the order of `series` (give `symbols` sorted to get rows
+/// sorted by ts, then symbol). Returns the file's size in bytes; throws std::runtime_error on I/O failure.
+std::uint64_t write_long_csv(const std::filesystem::path& path, const std::vector<std::vector<RawBar>>& series,
+                             const std::vector<std::string>& symbols, TsFormat ts_format);
 
 }  // namespace barstore::tools
