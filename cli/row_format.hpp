@@ -1,27 +1,28 @@
 // cli/row_format.hpp: query's cells written as digits straight into a caller's buffer, and a
-// fixed-size output buffer flushed with fwrite. The text is byte for byte that of
-// format_decimal() and format_time(), which stay the reference (tests/test_row_format.cpp);
-// these exist because a per-cell std::string and snprintf were a third of a whole-history query.
+// fixed-size output buffer flushed with fwrite. The cells are the library's own printers
+// (write_decimal, write_time: format_decimal()'s and format_time()'s text, one code path); this
+// header names them for the CLI's columns and adds the buffer, because a per-cell std::string
+// and snprintf were a third of a whole-history query.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string_view>
 
+#include "barstore/decimal.hpp"
+#include "barstore/time.hpp"
+
 namespace barstore::cli {
 
-/// Longest write_decimal() output: '-', 19 digits of |INT64_MIN|, '.'; or "-0." and 18 digits.
-inline constexpr std::size_t kMaxDecimalChars = 21;
-/// Longest write_time() output: "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ".
-inline constexpr std::size_t kMaxTimeChars = 30;
+using barstore::kMaxDecimalChars;
+using barstore::kMaxTimeChars;
+using barstore::write_decimal;
+using barstore::write_time;
 
-/// mantissa / 10^decimals as format_decimal() prints it (trailing fraction zeros dropped, no
-/// "-0"); writes at most kMaxDecimalChars at `out` and returns the end. decimals: 0..18.
-char* write_decimal(char* out, std::int64_t mantissa, int decimals) noexcept;
-
-/// The instant `ns` since the epoch as format_time() prints it (UTC, fraction only when
-/// nonzero, trailing zeros dropped); any int64 works. Writes at most kMaxTimeChars.
-char* write_time(char* out, std::int64_t ns) noexcept;
+/// write_time() of a ts column's value (ns since the epoch).
+inline char* write_time(char* out, std::int64_t ns) noexcept {
+    return barstore::write_time(out, Timestamp{Duration{ns}});
+}
 
 /// Bytes for stdout gathered in a fixed buffer and written with fwrite when it fills, so that
 /// output of any size costs kBufferBytes of memory. What is not flushed when it is destroyed is

@@ -87,9 +87,9 @@ struct Reader::Impl {
     u64 version() const { return store->version(); }
 
     /// What we hold of the series is still the series: nothing was written to the store since it
-    /// was last confirmed, or the catalog's generation is unchanged.
-    SeriesState& validate(const SeriesKey& key) {
-        const u64 v = version();
+    /// was last confirmed, or the catalog's generation is unchanged. `v` is the store's version
+    /// read for this call (by the caller, or by us: one read transaction begin either way).
+    SeriesState& validate(const SeriesKey& key, u64 v) {
         auto it = series.find(key);
         if (it != series.end() && it->second->checked_version == v) return *it->second;
         const auto info = store->info_fast(key);
@@ -153,12 +153,14 @@ struct Reader::Impl {
 
     void end_call() { st.peak_resident_bytes = std::max(st.peak_resident_bytes, held.bytes()); }
 
+    /// `known` is the store's version the caller read for this call, if it did; a retry (a write
+    /// moved the version during the call) reads a fresh one.
     BarView last_bars(const SeriesKey& key, Duration timeframe, std::size_t n, Timestamp as_of,
-                      std::optional<Alignment> align) {
+                      std::optional<Alignment> align, std::optional<u64> known) {
         check_supported_time(as_of, "as_of");  // as query() does
         for (int attempt = 0;; ++attempt) {
             src.read_in_call = false;
-            SeriesState& s = validate(key);
+            SeriesState& s = validate(key, attempt == 0 && known ? *known : version());
             const i64 base = key.base.count(), tf = timeframe.count();
             const Alignment a = align.value_or(s.session_24x7 ? Alignment::utc : Alignment::session);
             const bool raw = cache::is_raw_request(base, tf, a);
@@ -186,10 +188,10 @@ struct Reader::Impl {
         return true;
     }
 
-    std::optional<i64> last_price(const SeriesKey& key, Timestamp as_of) {
+    std::optional<i64> last_price(const SeriesKey& key, Timestamp as_of, std::optional<u64> known) {
         for (int attempt = 0;; ++attempt) {
             src.read_in_call = false;
-            SeriesState& s = validate(key);
+            SeriesState& s = validate(key, attempt == 0 && known ? *known : version());
             const BarView v = raw_request(s, cache::hi_of(cache::ns(as_of), key.base.count()), 1);
             end_call();
             std::optional<i64> out;
@@ -215,11 +217,20 @@ Reader::~Reader() = default;
 
 BarView Reader::last_bars(const SeriesKey& key, Duration timeframe, std::size_t n, Timestamp as_of,
                           std::optional<Alignment> align) {
-    return impl_->last_bars(key, timeframe, n, as_of, align);
+    return impl_->last_bars(key, timeframe, n, as_of, align, std::nullopt);
+}
+
+BarView Reader::last_bars(const SeriesKey& key, Duration timeframe, std::size_t n, Timestamp as_of,
+                          std::optional<Alignment> align, std::uint64_t store_version) {
+    return impl_->last_bars(key, timeframe, n, as_of, align, store_version);
 }
 
 std::optional<std::int64_t> Reader::last_price(const SeriesKey& key, Timestamp as_of) {
-    return impl_->last_price(key, as_of);
+    return impl_->last_price(key, as_of, std::nullopt);
+}
+
+std::optional<std::int64_t> Reader::last_price(const SeriesKey& key, Timestamp as_of, std::uint64_t store_version) {
+    return impl_->last_price(key, as_of, store_version);
 }
 
 ReaderStats Reader::stats() const { return impl_->stats(); }

@@ -1,13 +1,16 @@
 // core/decimal.cpp: exact decimal parsing and printing; no floating point anywhere, so
 // `130.23` is stored as 13023 x 10^-2 and printed back as `130.23`. Owns the exact-decimal core
-// (decimal_parse.hpp) that the CSV parser's number fields fall back to.
+// (decimal_parse.hpp) that the CSV parser's number fields fall back to, and the one printer,
+// write_decimal, that format_decimal and the CLI's CSV cells both are.
 #include "barstore/decimal.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 
 #include "core/decimal_parse.hpp"
+#include "core/digits.hpp"
 
 namespace barstore {
 
@@ -90,18 +93,57 @@ std::optional<std::int64_t> rescale(std::int64_t mantissa, int from_decimals, in
     return out;
 }
 
-std::string format_decimal(std::int64_t mantissa, int decimals) {
+char* write_decimal(char* out, std::int64_t mantissa, int decimals) noexcept {
     const bool negative = mantissa < 0;
-    auto mag = negative ? 0 - static_cast<std::uint64_t>(mantissa) : static_cast<std::uint64_t>(mantissa);
-    std::string digits = std::to_string(mag);
-    if (decimals > 0) {
-        if (digits.size() <= static_cast<std::size_t>(decimals))
-            digits.insert(0, static_cast<std::size_t>(decimals) + 1 - digits.size(), '0');
-        digits.insert(digits.size() - static_cast<std::size_t>(decimals), 1, '.');
-        while (digits.back() == '0') digits.pop_back();
-        if (digits.back() == '.') digits.pop_back();
+    const auto mag = negative ? 0 - static_cast<std::uint64_t>(mantissa) : static_cast<std::uint64_t>(mantissa);
+    if (mag == 0) {
+        *out = '0';  // never "-0" or "0.0"
+        return out + 1;
     }
-    return negative && digits != "0" ? "-" + digits : digits;
+    char tmp[20];
+    char* const tmp_end = tmp + sizeof tmp;
+    const char* first = digits::before(tmp_end, mag);
+    const auto count = static_cast<std::size_t>(tmp_end - first);
+    if (negative) *out++ = '-';
+    // A negative scale has no fraction to place: the digits as they are, as always printed.
+    const auto frac_digits = static_cast<std::size_t>(decimals > 0 ? decimals : 0);
+    if (frac_digits == 0) {
+        std::memcpy(out, first, count);
+        return out + count;
+    }
+    // Trailing zeros of the fraction are not printed; mag != 0, so a nonzero digit stays.
+    const char* last = tmp_end;
+    std::size_t frac = frac_digits;
+    while (frac > 0 && last[-1] == '0') --last, --frac;
+    if (count > frac_digits) {
+        const std::size_t int_count = count - frac_digits;
+        std::memcpy(out, first, int_count);
+        out += int_count;
+        if (frac == 0) return out;
+        *out++ = '.';
+        std::memcpy(out, first + int_count, frac);
+        return out + frac;
+    }
+    // |value| < 1: "0." then the zeros the mantissa's digits do not reach.
+    *out++ = '0';
+    *out++ = '.';
+    const std::size_t zeros = frac_digits - count;
+    std::memset(out, '0', zeros);
+    out += zeros;
+    const auto kept = static_cast<std::size_t>(last - first);
+    std::memcpy(out, first, kept);
+    return out + kept;
+}
+
+std::string format_decimal(std::int64_t mantissa, int decimals) {
+    if (decimals <= decimal_core::kMaxDecimals) {
+        char buf[kMaxDecimalChars];
+        return std::string(buf, write_decimal(buf, mantissa, decimals));
+    }
+    // A scale no series has (the call takes any int): "-0." and up to `decimals` digits.
+    std::string out(static_cast<std::size_t>(decimals) + 3, '\0');
+    out.resize(static_cast<std::size_t>(write_decimal(out.data(), mantissa, decimals) - out.data()));
+    return out;
 }
 
 }  // namespace barstore

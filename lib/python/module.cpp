@@ -474,7 +474,8 @@ py::list store_prewarm(Store& store, py::handle symbols, py::handle timeframes, 
 }
 
 /// A Reader and the series its calls resolved, re-resolved whenever the store's version moves
-/// (a write may add a series or rescale one), so a lookup per call costs one version check.
+/// (a write may add a series or rescale one), so a lookup per call costs one version check,
+/// and that version is handed to the Reader's call: one read transaction per Python call.
 struct PyReader {
     const Store* store;
     Reader reader;
@@ -496,13 +497,19 @@ struct PyReader {
         return length;
     }
 
-    const SeriesInfo& series(const std::string& symbol, std::optional<Duration> tf) {
+    /// A series as resolved at the store's version read now, and that version, for this call's
+    /// Reader call (Reader::last_bars' store_version).
+    struct Resolved {
+        const SeriesInfo& info;
+        std::uint64_t store_version;
+    };
+    Resolved series(const std::string& symbol, std::optional<Duration> tf) {
         const auto version = store->version();
         if (version != resolved_version) resolved.clear(), resolved_version = version;
         const auto k = std::make_pair(symbol, tf ? tf->count() : std::int64_t{0});
         auto it = resolved.find(k);
         if (it == resolved.end()) it = resolved.emplace(k, store->resolve(symbol, tf)).first;
-        return it->second;
+        return {it->second, version};
     }
 };
 
@@ -716,22 +723,23 @@ PYBIND11_MODULE(_core, m) {
                         std::optional<std::string> align, bool exact) {
             const auto tf = r.timeframe(timeframe);
             const auto t = to_time(as_of, "as_of");
-            const auto& series = r.series(symbol, tf);
+            const auto series = r.series(symbol, tf);
             // Copied: the view is valid only until the next call on the Reader, and N bars are small.
             // The GIL stays held: it is what keeps two Python threads off one Reader.
-            auto bars = std::make_shared<const Columns>(r.reader.last_bars(series.key, tf, to_count(n, "n"), t, to_align(align)));
-            return Bars(std::move(bars), series.scale, exact, symbol, tf);
+            auto bars = std::make_shared<const Columns>(r.reader.last_bars(series.info.key, tf, to_count(n, "n"), t,
+                                                                           to_align(align), series.store_version));
+            return Bars(std::move(bars), series.info.scale, exact, symbol, tf);
         }, py::arg("symbol"), py::arg("timeframe"), py::arg("n"), py::arg("as_of"), py::arg("align") = py::none(),
            py::arg("exact") = false,
            "The last n bins of `timeframe` that closed by as_of; equal to Store.query(symbol, timeframe, last=n, "
            "as_of=as_of). A copy: later calls do not change it.")
         .def("last_price", [](PyReader& r, const std::string& symbol, py::handle as_of, bool exact) -> py::object {
             const auto t = to_time(as_of, "as_of");
-            const auto& series = r.series(symbol, std::nullopt);
-            const auto price = r.reader.last_price(series.key, t);
+            const auto series = r.series(symbol, std::nullopt);
+            const auto price = r.reader.last_price(series.info.key, t, series.store_version);
             if (!price) return py::none();
             if (exact) return py::int_(*price);
-            return py::float_(static_cast<double>(*price) / std::pow(10.0, series.scale.price_decimals));
+            return py::float_(static_cast<double>(*price) / std::pow(10.0, series.info.scale.price_decimals));
         }, py::arg("symbol"), py::arg("as_of"), py::arg("exact") = false,
            "Close of the last base bar that ended by as_of, or None.")
         .def_property_readonly("store", [](const PyReader& r) { return py::cast(r.store, py::return_value_policy::reference); },

@@ -127,6 +127,15 @@ public:
     /// Throws NotFound for an unknown series, CorruptData / IoError from the store.
     std::optional<std::int64_t> last_price(const SeriesKey& key, Timestamp as_of);
 
+    /// As the two above, given the store's version (Store::version()) that the caller read for
+    /// this very call, so that a caller who checks it anyway (the Python module, to reuse its
+    /// series lookups) begins one read transaction per call, not two. The version must be read
+    /// after the caller's previous call on this Reader returned, on this thread: an older one
+    /// would hide the writes since. Answers are those of the overloads above.
+    BarView last_bars(const SeriesKey& key, Duration timeframe, std::size_t n, Timestamp as_of,
+                      std::optional<Alignment> align, std::uint64_t store_version);
+    std::optional<std::int64_t> last_price(const SeriesKey& key, Timestamp as_of, std::uint64_t store_version);
+
     ReaderStats stats() const;
     const ReaderOptions& options() const noexcept;
 

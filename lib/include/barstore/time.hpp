@@ -1,5 +1,6 @@
 // barstore/time.hpp: timeframe strings and ISO 8601 timestamps.
 #pragma once
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -24,7 +25,14 @@ Duration parse_timeframe(std::string_view text);
 /// fraction and `Z`/`+HH:MM` offset; no zone means UTC. Throws InvalidInput, also for a time
 /// outside [kMinTime, kEndTime).
 Timestamp parse_time(std::string_view text);
-/// `2022-01-15T10:00:00Z`, with a fraction only when it is non-zero.
+/// `2022-01-15T10:00:00Z`, with a fraction only when it is non-zero (trailing zeros dropped:
+/// `.5`, `.000001`); UTC, floor-divided, so any int64 instant, also before 1970, prints. The
+/// text of write_time().
 std::string format_time(Timestamp t);
+/// Longest write_time() text: "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ".
+inline constexpr std::size_t kMaxTimeChars = 30;
+/// format_time()'s text written at `out` (at most kMaxTimeChars), without a string: for loops
+/// that print many times (barstore query's CSV). Returns the end of what it wrote.
+char* write_time(char* out, Timestamp t) noexcept;
 
 }  // namespace barstore
