@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -547,8 +548,8 @@ std::int64_t smallest_step(const BarColumns& bars, const SeriesState& st, std::s
 }
 
 // The base of this block's bars: --timeframe, else the stored series', else the smallest step
-// seen so far. A later block with a smaller step lowers an inferred base when every earlier bar
-// is on the new one too (the smaller divides the larger); else it names the step's line.
+// seen so far (1m bars with gaps still say 1m). A later block with a smaller step lowers an
+// inferred base to the greatest common divisor of the two, which every earlier bar is on too.
 // nullopt: a first lone bar, no step yet.
 std::optional<Duration> block_base(const BarColumns& bars, const ParseOptions& opts, SeriesState& st,
                                    const RowReporter& rows) {
@@ -568,10 +569,13 @@ std::optional<Duration> block_base(const BarColumns& bars, const ParseOptions& o
         return st.base;
     }
     if (step > st.base->count()) return st.base;
-    if (st.base->count() % step != 0 || opts.stamp == Stamp::end)
+    // The bars before were shifted by the old base already.
+    if (opts.stamp == Stamp::end)
         rows.fail(at, "a step of " + format_timeframe(Duration{step}) + " is smaller than the " + format_timeframe(*st.base) +
-                          " timeframe inferred from the rows before it; pass --timeframe");
-    st.base = Duration{step};  // every earlier bar is on it too: the series is renamed
+                          " timeframe inferred from the rows before it, and --stamp end shifted those by it; pass --timeframe");
+    // Every earlier bar is a multiple of the old base, so of any divisor of it: the series is
+    // renamed to the largest base both the earlier bars and this step are on.
+    st.base = Duration{std::gcd(st.base->count(), step)};
     return st.base;
 }
 

@@ -37,12 +37,8 @@ public:
     virtual std::uint64_t total_bytes() const = 0;  ///< the input's size; 0 when unknown (a pipe)
 };
 
-/// Parses CSV from `source` a block at a time and hands each series' bars to `fn` in pieces, in
-/// time order per series, each checked as parse_csv checks a whole file (errors name the file's
-/// lines). A piece's base may be smaller than the earlier pieces' of its symbol: the base was
-/// inferred from the smallest step seen, and a later block showed a smaller one that every earlier
-/// bar is on; the earlier pieces then belong under the new base too. The file's notes come with
-/// each series' first piece.
+/// Parses CSV from `source` a block at a time and hands each series' bars to `fn` in pieces, as
+/// barstore::stream_file says (an inferred base may be lowered by a later piece).
 void stream_csv(TextSource& source, const std::string& name, const ParseOptions& opts, const Tuning& tuning,
                 const PieceFn& fn);
 

@@ -64,13 +64,14 @@ inline constexpr std::size_t kStreamBlockBytes = 16u << 20;
 
 /// parse_file without holding the file: a CSV (plain, gzip or zstd; `-` too) is read, decoded
 /// and parsed kStreamBlockBytes of text at a time, and each series' bars go to `fn` in pieces,
-/// in time order, each checked as parse_file checks a whole file. A piece's base may be smaller
-/// than the earlier pieces' of its symbol when the base was inferred (no timeframe, no stored
-/// series): a later block showed a smaller step, which every earlier bar is also on, and the
-/// earlier pieces belong under it too. A later step smaller than that, not dividing it, or with
-/// Stamp::end, is an error naming its line (pass a timeframe). DBN is decoded whole, one piece per
-/// series. The notes come with each series' first piece. Throws as parse_file, possibly after
-/// pieces were handed out: the caller must then discard them (load_file: one transaction).
+/// in time order, each checked as parse_file checks a whole file. An inferred base (no timeframe,
+/// no stored series) is the smallest step read so far: a later, smaller step lowers it to the
+/// greatest common divisor of the two (every earlier bar is on that too), and that piece comes
+/// with the new base, which the earlier pieces of its symbol then take as well. With Stamp::end
+/// such a step is an error naming its line (the earlier bars were shifted by the old base: pass
+/// a timeframe). DBN is decoded whole, one piece per series. Each series' first piece carries the
+/// notes. Throws as parse_file, possibly after pieces were handed out: the caller must then
+/// discard them (load_file writes them in one transaction that it then aborts).
 void stream_file(const std::filesystem::path& path, FileFormat format, const ParseOptions& opts, const PieceFn& fn);
 
 /// The name parse_file and load_file use for `path` in messages: `<stdin>` for `-`.
