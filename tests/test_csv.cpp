@@ -752,6 +752,13 @@ TEST_CASE("csv: the parallel parse equals the serial parse and the naive referen
     CHECK(pieces.scale == serial.scale);
     CHECK(pieces.bars == serial.bars);
     CHECK(serial.key.base == 1min);
+    // Read in blocks (stream ingest), the scale change at fine_row comes blocks after the first.
+    for (const auto& t : {Tuning{2, 0, 64 << 10, 1 << 20}, Tuning{1, std::size_t(-1), 1, 100'000}}) {
+        const auto blocks = parse_one(csv, {}, t);
+        CHECK(blocks.scale == serial.scale);
+        CHECK(blocks.bars == serial.bars);
+        CHECK(blocks.key.base == 1min);
+    }
 
     // An error late in the file, and then an earlier one too: each config names the same line.
     std::string bad = csv;
@@ -768,6 +775,78 @@ TEST_CASE("csv: the parallel parse equals the serial parse and the naive referen
     CHECK(early_msg.starts_with("t.csv:" + std::to_string(early) + ": error: timestamp goes backwards"));
     CHECK(error_of(bad) == early_msg);
     CHECK(error_of(bad, {}, Tuning{7, 0, 64 << 10}) == early_msg);
+    for (const std::size_t block_bytes : {std::size_t{1} << 20, std::size_t{4096}}) {
+        CHECK(error_of(bad, {}, Tuning{2, 0, 64 << 10, block_bytes}) == early_msg);
+        // The backwards row first in its block: found against the block before.
+        std::string cut = bad;
+        const std::size_t from = line_start(cut, early);
+        CHECK(error_of(cut, {}, Tuning{2, 0, 64 << 10, from}) == early_msg);
+    }
+}
+
+/// A long-format file of `symbols` interleaved series: ts,symbol,open,high,low,close,volume, each
+/// symbol's first two bars one minute apart (so every way of cutting it infers 1m), then gaps
+/// of 1 to 5 minutes, prices at 0 to 3 decimals.
+std::string long_csv(std::mt19937_64& rng, std::size_t symbols, std::size_t rows) {
+    std::string out = "ts,symbol,open,high,low,close,volume\n";
+    std::vector<std::int64_t> next(symbols), price(symbols, 50'000);
+    std::vector<int> seen(symbols, 0);
+    const std::int64_t start = 1'700'000'000 / 60 * 60;
+    for (std::size_t s = 0; s < symbols; ++s) next[s] = start + 60 * static_cast<std::int64_t>(rng() % 30);
+    for (std::size_t i = 0; i < rows; ++i) {
+        const std::size_t s = static_cast<std::size_t>(std::min_element(next.begin(), next.end()) - next.begin());
+        const std::int64_t t = next[s];
+        next[s] += 60 * (seen[s]++ == 0 ? 1 : 1 + static_cast<std::int64_t>(rng() % 5));
+        const std::int64_t open = price[s], close = std::max<std::int64_t>(10, open + static_cast<std::int64_t>(rng() % 41) - 20);
+        price[s] = close;
+        const std::int64_t high = std::max(open, close) + static_cast<std::int64_t>(rng() % 9);
+        const std::int64_t low = std::min(open, close) - static_cast<std::int64_t>(rng() % 9);
+        const int decimals = static_cast<int>(rng() % 4);
+        out += std::to_string(t) + ",S" + std::to_string(s);
+        for (const auto v : {open, high, low, close}) (out += ',') += format_decimal(v * 1000 + (decimals ? 1 : 0), 3);
+        (out += ',') += std::to_string(rng() % 1000) + '\n';
+    }
+    return out;
+}
+
+TEST_CASE("csv: a file read in blocks gives what it gives read whole, bars and errors alike") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    for (int iter = 0; iter < 60; ++iter) {
+        CAPTURE(iter);
+        const std::size_t symbols = 1 + rng() % 4;
+        const std::string csv = long_csv(rng, symbols, 200 + rng() % 3000);
+        const Tuning blocks{1 + static_cast<unsigned>(rng() % 3), 0, 1, 40 + rng() % 20'000};
+        CAPTURE(blocks.block_bytes);
+        const auto whole = csv_detail::parse_csv(csv, "t.csv", {}, kSerial);
+        const auto cut = csv_detail::parse_csv(csv, "t.csv", {}, blocks);
+        REQUIRE(whole.size() == symbols);
+        REQUIRE(cut.size() == whole.size());
+        // In the order of their first pieces: a symbol whose first block held one bar of it comes later.
+        for (const auto& w : whole) {
+            const auto c = std::find_if(cut.begin(), cut.end(), [&](const SeriesBatch& b) { return b.key.symbol == w.key.symbol; });
+            REQUIRE(c != cut.end());
+            CHECK(c->key == w.key);
+            CHECK(c->key.base == 1min);
+            CHECK(c->scale == w.scale);
+            CHECK(c->bars == w.bars);
+            CHECK(c->rounded_values == w.rounded_values);
+        }
+        // One damaged line: the same message (the file's line number) whichever block holds it.
+        std::string bad = csv;
+        const std::size_t line = 2 + rng() % (std::count(csv.begin(), csv.end(), '\n') - 1);
+        const std::size_t at = line_start(bad, line);
+        switch (rng() % 3) {
+            case 0: bad.insert(bad.find(',', bad.find(',', at) + 1) + 1, "x"); break;  // open is not a number
+            case 1: bad.replace(at, 10, "1600000000"); break;                // a timestamp going backwards
+            case 2: bad.insert(at, "1,2,3\n"); break;                       // a short row
+        }
+        ParseOptions o;
+        o.timeframe = 1min;
+        CAPTURE(line);
+        CHECK(error_of(bad, o, blocks) == error_of(bad, o, kSerial));
+    }
 }
 
 TEST_CASE("csv: progress is reported in order and ends at the total") {

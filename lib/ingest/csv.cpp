@@ -455,13 +455,24 @@ private:
 
 // A row error is reported after any broken invariant on an earlier row: that comes first in
 // file order. Returns if there is no row error.
-void report_row_error(Merged& m, const RowReporter& rows) {
+// check_bars, and the first bar against the one before it (the block before's last): that comes
+// right after the first bar's own checks, in file order. `prev`: nullopt for a file's first bar.
+std::optional<BarProblem> check_after(const BarColumns& bars, Duration base, std::optional<std::int64_t> prev) {
+    auto problem = check_bars(bars, base);
+    if (prev && !bars.empty() && !(problem && problem->index == 0)) {
+        if (bars.ts[0] == *prev) return BarProblem{0, "duplicate timestamp"};
+        if (bars.ts[0] < *prev) return BarProblem{0, "timestamp goes backwards"};
+    }
+    return problem;
+}
+
+void report_row_error(Merged& m, const RowReporter& rows, std::optional<std::int64_t> prev) {
     if (!m.pending) return;
     const Pending& pending = *m.pending;
     if (pending.row < m.bars.size())
         for (auto* col : {&m.bars.ts, &m.bars.open, &m.bars.high, &m.bars.low, &m.bars.close, &m.bars.volume})
             col->resize(pending.row);
-    if (const auto problem = check_bars(m.bars, Duration{0})) rows.fail(problem->index, problem->reason);
+    if (const auto problem = check_after(m.bars, Duration{0}, prev)) rows.fail(problem->index, problem->reason);
     if (pending.line) rows.fail_at_line(pending.line, pending.reason, pending.got);
     rows.fail(pending.row, pending.reason);
 }
@@ -475,8 +486,9 @@ void shift_end_stamps(BarColumns& bars, Duration tf, const RowReporter& rows) {
 }
 
 // The store's invariants, with the fix named when an update is off the stored series' base.
-void check_merged(const BarColumns& bars, Duration tf, const Call& call, const RowReporter& rows) {
-    if (const auto problem = check_bars(bars, tf)) {
+void check_merged(const BarColumns& bars, Duration tf, const Call& call, const RowReporter& rows,
+                  std::optional<std::int64_t> prev) {
+    if (const auto problem = check_after(bars, tf, prev)) {
         if (problem->misaligned && call.stored_base)
             rows.fail(problem->index, "timestamp not aligned to the " + format_timeframe(tf) +
                                           " base of the stored series " + call.symbol + " " + format_timeframe(tf) +
@@ -508,6 +520,13 @@ struct SeriesState {
     std::string held_text;
     bool noted = false;                   // the file's notes went with the first piece
 };
+
+// The stamp (as written) of the bar before the next block's first, if there is one.
+std::optional<std::int64_t> prev_stamp(const SeriesState& st) {
+    if (st.held) return st.held->bars.ts[0];
+    if (st.any) return st.last_stamp;
+    return std::nullopt;
+}
 
 struct StreamState {
     Call call;
@@ -561,7 +580,7 @@ std::optional<Duration> block_base(const BarColumns& bars, const ParseOptions& o
         if (st.base) return st.base;
         if (bars.size() == 1 && !st.any) return std::nullopt;
         // No step forward at all: check_bars names the duplicate or backwards row.
-        if (const auto problem = check_bars(bars, Duration{0})) rows.fail(problem->index, problem->reason);
+        if (const auto problem = check_after(bars, Duration{0}, prev_stamp(st))) rows.fail(problem->index, problem->reason);
         rows.fail(1, "cannot infer the timeframe; pass --timeframe");
     }
     if (!st.base || step == st.base->count()) {
@@ -599,14 +618,7 @@ std::optional<std::vector<SeriesBatch>> parse_series(std::string_view data, cons
 
     const RowReporter rows(data, dialect, name, lines);
     BarColumns& bars = merged->bars;
-    // The first row against the bar before the block, before any later row's problem.
-    if ((st.any || st.held) && !bars.empty() && (!merged->pending || merged->pending->row > 0)) {
-        BarColumns pair;
-        pair.push_back(Bar{Timestamp{Duration{st.held ? st.held->bars.ts[0] : st.last_stamp}}});
-        pair.append(bars, 0, 1);
-        if (const auto problem = check_bars(pair, Duration{0})) rows.fail(0, problem->reason);
-    }
-    report_row_error(*merged, rows);
+    report_row_error(*merged, rows, prev_stamp(st));
     std::vector<SeriesBatch> out;
     if (bars.empty()) return out;
     const auto tf = block_base(bars, opts, st, rows);
@@ -627,8 +639,13 @@ std::optional<std::vector<SeriesBatch>> parse_series(std::string_view data, cons
         out.push_back(std::move(h));
     }
     const std::int64_t last_stamp = bars.ts.back();
-    if (opts.stamp == Stamp::end) shift_end_stamps(bars, *tf, rows);
-    check_merged(bars, *tf, call, rows);
+    auto prev = prev_stamp(st);  // the held bar went out above, shifted already
+    if (!out.empty()) prev = out.back().bars.ts[0];
+    if (opts.stamp == Stamp::end) {
+        shift_end_stamps(bars, *tf, rows);
+        if (prev && out.empty()) *prev -= tf->count();  // passed this very shift before
+    }
+    check_merged(bars, *tf, call, rows, prev);
     st.any = true;
     st.last_stamp = last_stamp;
     out.push_back(SeriesBatch{SeriesKey{std::move(call.symbol), *tf}, Scale{merged->price_decimals, merged->volume_decimals},
