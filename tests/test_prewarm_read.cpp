@@ -495,7 +495,41 @@ TEST_CASE("a flipped bit in a prewarmed aggregate chunk: query() and the Reader 
         const auto [hw, hc] = replay(rng, t, warm, cold, {{2 * kMin, std::nullopt}, {kHour, std::nullopt}},
                                      t.bars.front().ts, t.bars.back().ts + kDay, 200);
         CHECK(hw == hc);
-        CHECK(warm.stats().prewarmed_hits > 0);  // the 1h aggregate is sound and still used
+        // Which builds the replay makes depends on its steps (the 1h entry may be built only at the
+        // series' start, when no stored bin is whole, then only extended), so prewarmed_hits after it
+        // can be 0. Fresh Readers, one build each, whose outcome the damaged position decides: the 1h
+        // aggregate and a last-N read inside an undamaged 2m chunk are served from prewarmed bins; a
+        // read whose newest bins are in the damaged chunk falls back to base bars.
+        const std::size_t damaged = static_cast<std::size_t>(std::distance(chunks.begin(), it));
+        std::vector<i64> firsts;  // each 2m chunk's first label
+        for (const auto& [k, _] : chunks) firsts.push_back(reference::parse_aggregate_key_per_spec(barstore::bytes_of(k)).first_label);
+        constexpr std::size_t n = 200;
+        // A build reads the last n + 2 stored bins before the as-of's hi (query/prewarmed.cpp): with
+        // n + 4 or more bins of a chunk whole by the as-of, and its last bin not, only that chunk is read.
+        auto in_chunk = [&](std::size_t c) {
+            return firsts[c] + static_cast<i64>(n + 4 + rng() % (4096 - n - 8)) * 2 * kMin;
+        };
+        std::size_t sound = rng() % 3;
+        if (sound >= damaged) ++sound;
+        struct Probe {
+            i64 tf, as_of;
+            std::uint64_t hits;
+        };
+        const Probe want[] = {
+            {kHour, t.bars.front().ts + static_cast<i64>(n + 2) * kHour +
+                        static_cast<i64>(rng() % static_cast<std::uint64_t>(t.bars.back().ts + kDay - t.bars.front().ts - (n + 2) * kHour)), 1},
+            {2 * kMin, in_chunk(sound), 1},
+            {2 * kMin, in_chunk(damaged), 0},
+        };
+        for (const auto& p : want) {
+            CAPTURE(p.tf);
+            CAPTURE(p.as_of);
+            CAPTURE(sound);
+            Reader fresh(t.warm), fresh_cold(t.cold);
+            const auto got = fresh.last_bars(t.key, Duration{p.tf}, n, at(p.as_of), std::nullopt);
+            CHECK(fresh.stats().prewarmed_hits == p.hits);
+            CHECK(diff(got.to_columns(), fresh_cold.last_bars(t.key, Duration{p.tf}, n, at(p.as_of), std::nullopt).to_columns()) == "");
+        }
         // Put it back.
         barstore::storage::Txn txn(*env, false);
         txn.put(txn.open_db("aggregates", false), barstore::bytes_of(it->first), barstore::bytes_of(it->second));
