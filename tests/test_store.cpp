@@ -331,6 +331,86 @@ TEST_CASE("two batches of one series in one write apply in order") {
     CHECK(snapshot(s) == before);
 }
 
+TEST_CASE("a Writer fed a batch in random pieces leaves the store as one write() of the batch would") {
+    const auto seed = test::seed();
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    const SeriesKey key{"PIECES", 1min};
+    const std::int64_t t0 = std::int64_t{1293840000} * 1'000'000'000;
+    const std::vector<barstore::AggregateSpec> specs = {{1h}, {1440min}};
+    for (int iter = 0; iter < 12; ++iter) {
+        CAPTURE(iter);
+        test::TempDir one_dir, pieces_dir;
+        auto one = Store::open(one_dir.path());
+        auto pieces = Store::open(pieces_dir.path());
+        // A stored series (prewarmed every other round), then a batch that appends or replaces.
+        const auto stored = make_bars(rng, kRows + rng() % (3 * kRows), t0);
+        for (auto* s : {&one, &pieces}) {
+            write1(*s, batch(key, stored));
+            if (iter % 2 == 0) s->prewarm(key, specs);
+        }
+        const bool replace = rng() % 2;
+        const std::int64_t start = replace ? ns(stored[rng() % stored.size()].ts) : ns(stored.back().ts) + kMinuteNs;
+        const auto bars = make_bars(rng, 1 + rng() % (3 * kRows), start, kMinuteNs, 1 + static_cast<int>(rng() % 4));
+        const Scale scale{2 + static_cast<int>(rng() % 2), 0};  // more decimals: the stored series is rescaled
+        const auto mode = replace ? WriteMode::replace : WriteMode::append;
+        write1(one, batch(key, bars, scale), mode);
+        // The same bars cut at random points, each piece at its own (possibly smaller) scale.
+        auto writer = pieces.begin_write(mode);
+        for (std::size_t from = 0; from < bars.size();) {
+            const std::size_t to = std::min(bars.size(), from + 1 + rng() % (kRows + 100));
+            auto piece = batch(key, {bars.begin() + static_cast<std::ptrdiff_t>(from), bars.begin() + static_cast<std::ptrdiff_t>(to)}, scale);
+            writer.add(piece);
+            from = to;
+        }
+        writer.commit();
+        CAPTURE(replace);
+        CHECK(snapshot(pieces) == snapshot(one));
+        CHECK(pieces.verify().empty());
+        for (const auto& spec : specs) {
+            barstore::QueryOptions q;
+            q.timeframe = spec.timeframe;
+            CHECK(barstore::query(pieces, key, q) == barstore::query(one, key, q));
+        }
+        if (iter % 2 == 0) CHECK(pieces.prewarmed(key).size() == specs.size());
+    }
+}
+
+TEST_CASE("a Writer renames what it created, refuses the rest, and writes nothing unless committed") {
+    std::mt19937_64 rng(11);
+    test::TempDir dir;
+    auto s = Store::open(dir.path());
+    const auto kept = make_bars(rng, 300, 0);
+    write1(s, batch(SeriesKey{"OLD", 1min}, kept));
+    const auto before = snapshot(s);
+    {
+        auto w = s.begin_write();
+        w.add(batch(SeriesKey{"NEW", 2min}, make_bars(rng, 50, 0, 2 * kMinuteNs)));
+        CHECK(w.find("NEW").size() == 1);  // the writer sees its own series
+        CHECK(s.find("NEW").empty());      // nobody else does before the commit
+    }  // destroyed uncommitted: nothing was written
+    CHECK(snapshot(s) == before);
+
+    auto w = s.begin_write();
+    const auto fresh = make_bars(rng, 5000, 0, 2 * kMinuteNs);
+    w.add(batch(SeriesKey{"NEW", 2min}, fresh, {2, 0}, barstore::parse_session("America/New_York 09:30-16:00")));
+    CHECK_THROWS_AS(w.rename(SeriesKey{"OLD", 1min}, SeriesKey{"OLD", 30s}), InvalidInput);  // not this writer's
+    w.rename(SeriesKey{"NEW", 2min}, SeriesKey{"NEW", 1min});
+    // Later pieces go to the new name and continue the same series.
+    const auto more = make_bars(rng, 10, ns(fresh.back().ts) + kMinuteNs);
+    w.add(batch(SeriesKey{"NEW", 1min}, more));
+    w.commit();
+    CHECK_FALSE(s.info(SeriesKey{"NEW", 2min}).has_value());
+    const auto info = s.info(SeriesKey{"NEW", 1min});
+    REQUIRE(info.has_value());
+    CHECK(info->rows == fresh.size() + more.size());
+    CHECK(barstore::format_session(info->session) == "America/New_York 09:30-16:00");
+    auto all = fresh;
+    all.insert(all.end(), more.begin(), more.end());
+    CHECK(s.read(SeriesKey{"NEW", 1min}, Timestamp::min(), Timestamp::max()) == cols(all));
+    CHECK(s.verify().empty());
+}
+
 // ---- rejected writes leave the store unchanged --------------------------------------------------------
 
 TEST_CASE("append at or before the last bar throws InvalidInput and changes nothing") {
