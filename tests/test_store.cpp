@@ -331,7 +331,7 @@ TEST_CASE("two batches of one series in one write apply in order") {
     CHECK(snapshot(s) == before);
 }
 
-TEST_CASE("a Writer fed a batch in random pieces leaves the store as one write() of the batch would") {
+TEST_CASE("a Writer fed a batch in random pieces (add or stage) leaves the store as one write() of the batch would") {
     const auto seed = test::seed();
     CAPTURE(seed);
     std::mt19937_64 rng(seed);
@@ -360,7 +360,9 @@ TEST_CASE("a Writer fed a batch in random pieces leaves the store as one write()
         for (std::size_t from = 0; from < bars.size();) {
             const std::size_t to = std::min(bars.size(), from + 1 + rng() % (kRows + 100));
             auto piece = batch(key, {bars.begin() + static_cast<std::ptrdiff_t>(from), bars.begin() + static_cast<std::ptrdiff_t>(to)}, scale);
-            writer.add(piece);
+            // stage() holds append pieces until they fill chunks; add() writes at once; mixed, as callers may.
+            if (rng() % 2) writer.add(piece);
+            else writer.stage(std::move(piece));
             from = to;
         }
         writer.commit();

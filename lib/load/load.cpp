@@ -54,7 +54,7 @@ std::vector<LoadedSeries> load_file(Store& store, const std::filesystem::path& p
         loaded.bars += piece.bars.size();
         loaded.rounded_values += piece.rounded_values;
         for (auto& n : piece.notes) loaded.notes.push_back(std::move(n));
-        naming_file([&] { writer.add(piece); });
+        naming_file([&] { writer.stage(std::move(piece)); });
     });
     naming_file([&] { writer.commit(); });
     return out;

@@ -636,13 +636,52 @@ struct Store::Writer::State {
     Txn txn;
     u64 generation;
     std::map<SeriesKey, Impl::Written> written;
+    // stage()d bars not written yet, per series, and how many in all.
+    std::map<SeriesKey, SeriesBatch> staged;
+    std::size_t staged_rows = 0;
     bool broken = false;  // a call threw: the transaction may hold half a batch
 
     State(Impl& i, WriteMode m) : impl(i), mode(m), txn(i.env, false), generation(i.counter(txn, "generation", 1)) {}
     void usable() const {
         if (broken) throw Error(Errc::internal, "Store::Writer used after a call threw");
     }
+    void add(const SeriesBatch& batch) {
+        const auto it = written.find(batch.key);
+        Impl::Written now;
+        impl.write_batch(txn, batch, mode, generation, it == written.end() ? nullptr : &it->second, now);
+        if (!batch.bars.empty()) written.insert_or_assign(batch.key, std::move(now));
+    }
+    /// Writes the staged bars of `key` that end on a chunk boundary (`all`: every one of them).
+    void flush(const SeriesKey& key, bool all) {
+        const auto it = staged.find(key);
+        if (it == staged.end()) return;
+        SeriesBatch& s = it->second;
+        const auto rec = impl.record(txn, key);
+        const std::size_t stored = rec ? static_cast<std::size_t>(rec->rows % codec::kChunkRows) : 0;
+        const std::size_t n = s.bars.size();
+        // The stored last chunk's room first, then whole chunks.
+        const std::size_t room = (codec::kChunkRows - stored) % codec::kChunkRows;
+        const std::size_t take = all ? n : n < room ? 0 : room + (n - room) / codec::kChunkRows * codec::kChunkRows;
+        if (take == 0) return;
+        staged_rows -= take;
+        if (take == n) {
+            const SeriesBatch whole = std::move(s);
+            staged.erase(it);
+            add(whole);
+            return;
+        }
+        SeriesBatch head{s.key, s.scale, {}, 0, s.session, {}};
+        head.bars.append(s.bars, 0, take);
+        for (auto* col : {&s.bars.ts, &s.bars.open, &s.bars.high, &s.bars.low, &s.bars.close, &s.bars.volume})
+            col->erase(col->begin(), col->begin() + static_cast<std::ptrdiff_t>(take));
+        add(head);
+    }
 };
+
+namespace {
+// Bars a Writer may stage before it writes the series with the most of them whole (~48 MiB).
+constexpr std::size_t kStagedRowsMax = std::size_t{1} << 20;
+}  // namespace
 
 Store::Writer Store::begin_write(WriteMode mode) {
     if (impl_->env.read_only()) throw InvalidInput(path().string() + ": store opened read-only");
@@ -657,15 +696,54 @@ Store::Writer::~Writer() = default;  // an uncommitted transaction aborts: nothi
 void Store::Writer::add(const SeriesBatch& batch) {
     s_->usable();
     s_->broken = true;
-    const auto it = s_->written.find(batch.key);
-    Impl::Written now;
-    s_->impl.write_batch(s_->txn, batch, s_->mode, s_->generation, it == s_->written.end() ? nullptr : &it->second, now);
-    if (!batch.bars.empty()) s_->written.insert_or_assign(batch.key, std::move(now));
+    s_->flush(batch.key, true);  // what was staged comes first
+    s_->add(batch);
+    s_->broken = false;
+}
+
+void Store::Writer::stage(SeriesBatch&& batch) {
+    if (s_->mode != WriteMode::append || batch.bars.empty()) {
+        add(batch);
+        return;
+    }
+    s_->usable();
+    s_->broken = true;
+    const SeriesKey key = batch.key;
+    const std::size_t rows = batch.bars.size();
+    const auto [it, fresh] = s_->staged.try_emplace(key);
+    SeriesBatch& s = it->second;
+    if (fresh) {
+        s = std::move(batch);
+    } else {
+        if (batch.bars.ts.front() <= s.bars.ts.back())
+            throw InvalidInput(describe(key) + ": a batch starts at " + format_time(Timestamp{Duration{batch.bars.ts.front()}}) +
+                               ", at or before the last bar of the one before it (" +
+                               format_time(Timestamp{Duration{s.bars.ts.back()}}) + ")");
+        const Scale to{std::max(s.scale.price_decimals, batch.scale.price_decimals),
+                       std::max(s.scale.volume_decimals, batch.scale.volume_decimals)};
+        scale_up(s.bars, to.price_decimals - s.scale.price_decimals, to.volume_decimals - s.scale.volume_decimals, key);
+        scale_up(batch.bars, to.price_decimals - batch.scale.price_decimals,
+                 to.volume_decimals - batch.scale.volume_decimals, key);
+        s.scale = to;
+        s.bars.append(batch.bars, 0, rows);
+        if (batch.session) s.session = std::move(batch.session);
+    }
+    s_->staged_rows += rows;
+    s_->flush(key, false);
+    while (s_->staged_rows > kStagedRowsMax) {
+        const auto most = std::max_element(s_->staged.begin(), s_->staged.end(), [](const auto& a, const auto& b) {
+            return a.second.bars.size() < b.second.bars.size();
+        });
+        s_->flush(most->first, true);
+    }
     s_->broken = false;
 }
 
 void Store::Writer::rename(const SeriesKey& from, const SeriesKey& to) {
     s_->usable();
+    s_->broken = true;
+    s_->flush(from, true);
+    s_->broken = false;
     const auto it = s_->written.find(from);
     if (it == s_->written.end() || !it->second.created)
         throw InvalidInput(describe(from) + ": only a series this writer created can be renamed");
@@ -698,6 +776,7 @@ std::vector<SeriesInfo> Store::Writer::find(std::string_view symbol) const {
 void Store::Writer::commit() {
     s_->usable();
     s_->broken = true;
+    while (!s_->staged.empty()) s_->flush(s_->staged.begin()->first, true);
     // Prewarmed aggregates follow once per series, from the first bin any batch touched.
     for (const auto& [key, w] : s_->written) {
         if (!w.prewarmed) continue;
