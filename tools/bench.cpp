@@ -263,13 +263,11 @@ int ingest_child(const std::string& mode, const fs::path& csv, const fs::path& s
     return 1;
 }
 
-/// Peak RSS of one ingest in a fresh process.
-double ingest_peak_mib(const std::string& mode, const fs::path& csv, const fs::path& store_dir) {
-    fs::remove_all(store_dir);
+/// Runs this binary with `args` (argv[1..]) and returns what it printed; nullopt if it failed.
+std::optional<std::string> run_self(const std::vector<std::string>& args) {
     int fd[2];
     if (::pipe(fd) != 0) throw std::runtime_error("pipe failed");
-    const std::vector<std::string> args = {"bench", "--child-ingest", mode, csv.string(), store_dir.string()};
-    std::vector<char*> argv;
+    std::vector<char*> argv = {const_cast<char*>("bench")};
     for (const auto& x : args) argv.push_back(const_cast<char*>(x.c_str()));
     argv.push_back(nullptr);
     const pid_t pid = ::fork();
@@ -288,10 +286,17 @@ double ingest_peak_mib(const std::string& mode, const fs::path& csv, const fs::p
     ::close(fd[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || out.empty())
-        throw std::runtime_error("ingest_rss: child failed on " + csv.string());
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+    return out;
+}
+
+/// Peak RSS of one ingest in a fresh process.
+double ingest_peak_mib(const std::string& mode, const fs::path& csv, const fs::path& store_dir) {
     fs::remove_all(store_dir);
-    return static_cast<double>(std::stoll(out)) / 1024.0;
+    const auto out = run_self({"--child-ingest", mode, csv.string(), store_dir.string()});
+    if (!out || out->empty()) throw std::runtime_error("ingest_rss: child failed on " + csv.string());
+    fs::remove_all(store_dir);
+    return static_cast<double>(std::stoll(*out)) / 1024.0;
 }
 
 /// Issue 16: ingest memory bounded, independent of the file's size: the data set's CSV and one
@@ -749,33 +754,11 @@ struct ChildResult {
     i64 last_label = 0;
 };
 ChildResult run_last_n_child(const LastNAsk& a) {
-    int fd[2];
-    if (::pipe(fd) != 0) throw std::runtime_error("pipe failed");
-    const std::vector<std::string> args = {"bench",        "--child-last-n", a.store,
-                                           a.symbol,       std::to_string(a.base_s), std::to_string(a.tf_s),
-                                           std::to_string(a.n), std::to_string(a.as_of_ns)};
-    std::vector<char*> argv;
-    for (const auto& x : args) argv.push_back(const_cast<char*>(x.c_str()));
-    argv.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        ::dup2(fd[1], STDOUT_FILENO);
-        ::close(fd[0]);
-        ::close(fd[1]);
-        ::execv("/proc/self/exe", argv.data());
-        ::_exit(127);
-    }
-    ::close(fd[1]);
-    std::string out;
-    char buf[256];
-    for (ssize_t k; (k = ::read(fd[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(k));
-    ::close(fd[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    const auto got = run_self({"--child-last-n", a.store, a.symbol, std::to_string(a.base_s), std::to_string(a.tf_s),
+                               std::to_string(a.n), std::to_string(a.as_of_ns)});
+    const std::string out = got.value_or("");
     ChildResult r;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-        std::sscanf(out.c_str(), "%lf %lf %zu %ld %lf", &r.query_ns, &r.open_ns, &r.bins, &r.last_label, &r.query_cpu_ns) != 5)
+    if (!got || std::sscanf(out.c_str(), "%lf %lf %zu %ld %lf", &r.query_ns, &r.open_ns, &r.bins, &r.last_label, &r.query_cpu_ns) != 5)
         throw std::runtime_error("cold_last_n: child failed: " + out);
     return r;
 }
