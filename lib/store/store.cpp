@@ -679,8 +679,8 @@ struct Store::Writer::State {
 };
 
 namespace {
-// Bars a Writer may stage before it writes the series with the most of them whole (~48 MiB).
-constexpr std::size_t kStagedRowsMax = std::size_t{1} << 20;
+// Bars a Writer may stage before it writes the series with the most of them whole (~12 MiB).
+constexpr std::size_t kStagedRowsMax = std::size_t{1} << 18;
 }  // namespace
 
 Store::Writer Store::begin_write(WriteMode mode) {
@@ -709,27 +709,50 @@ void Store::Writer::stage(SeriesBatch&& batch) {
     s_->usable();
     s_->broken = true;
     const SeriesKey key = batch.key;
-    const std::size_t rows = batch.bars.size();
-    const auto [it, fresh] = s_->staged.try_emplace(key);
-    SeriesBatch& s = it->second;
-    if (fresh) {
-        s = std::move(batch);
-    } else {
-        if (batch.bars.ts.front() <= s.bars.ts.back())
+    auto it = s_->staged.find(key);
+    // The rows that take the series to a chunk boundary: what is staged comes before the batch.
+    const auto rec = s_->impl.record(s_->txn, key);
+    std::size_t before = rec ? static_cast<std::size_t>(rec->rows % codec::kChunkRows) : 0;
+    if (it != s_->staged.end()) {
+        SeriesBatch& st = it->second;
+        if (batch.bars.ts.front() <= st.bars.ts.back())
             throw InvalidInput(describe(key) + ": a batch starts at " + format_time(Timestamp{Duration{batch.bars.ts.front()}}) +
                                ", at or before the last bar of the one before it (" +
-                               format_time(Timestamp{Duration{s.bars.ts.back()}}) + ")");
-        const Scale to{std::max(s.scale.price_decimals, batch.scale.price_decimals),
-                       std::max(s.scale.volume_decimals, batch.scale.volume_decimals)};
-        scale_up(s.bars, to.price_decimals - s.scale.price_decimals, to.volume_decimals - s.scale.volume_decimals, key);
+                               format_time(Timestamp{Duration{st.bars.ts.back()}}) + ")");
+        const Scale to{std::max(st.scale.price_decimals, batch.scale.price_decimals),
+                       std::max(st.scale.volume_decimals, batch.scale.volume_decimals)};
+        scale_up(st.bars, to.price_decimals - st.scale.price_decimals, to.volume_decimals - st.scale.volume_decimals, key);
         scale_up(batch.bars, to.price_decimals - batch.scale.price_decimals,
                  to.volume_decimals - batch.scale.volume_decimals, key);
-        s.scale = to;
-        s.bars.append(batch.bars, 0, rows);
-        if (batch.session) s.session = std::move(batch.session);
+        st.scale = batch.scale = to;
+        if (batch.session) st.session = batch.session;
+        // Top the staged rows up to the boundary from the batch's first rows.
+        const std::size_t room = (codec::kChunkRows - (before + st.bars.size()) % codec::kChunkRows) % codec::kChunkRows;
+        const std::size_t moved = std::min(room, batch.bars.size());
+        st.bars.append(batch.bars, 0, moved);
+        s_->staged_rows += moved;
+        for (auto* col : {&batch.bars.ts, &batch.bars.open, &batch.bars.high, &batch.bars.low, &batch.bars.close, &batch.bars.volume})
+            col->erase(col->begin(), col->begin() + static_cast<std::ptrdiff_t>(moved));
+        if (moved < room || batch.bars.empty()) {
+            s_->broken = false;
+            return;
+        }
+        s_->flush(key, true);  // a whole chunk: the series is on a boundary again
+        before = 0;
     }
-    s_->staged_rows += rows;
-    s_->flush(key, false);
+    // The batch's rows up to its last boundary are written as they are; the rest is staged.
+    const std::size_t n = batch.bars.size();
+    const std::size_t room = (codec::kChunkRows - before) % codec::kChunkRows;
+    const std::size_t whole = n < room ? 0 : room + (n - room) / codec::kChunkRows * codec::kChunkRows;
+    if (whole < n) {
+        SeriesBatch rest{key, batch.scale, {}, 0, batch.session, {}};
+        rest.bars.append(batch.bars, whole, n);
+        s_->staged_rows += n - whole;
+        s_->staged.insert_or_assign(key, std::move(rest));
+        for (auto* col : {&batch.bars.ts, &batch.bars.open, &batch.bars.high, &batch.bars.low, &batch.bars.close, &batch.bars.volume})
+            col->resize(whole);
+    }
+    if (whole > 0) s_->add(batch);
     while (s_->staged_rows > kStagedRowsMax) {
         const auto most = std::max_element(s_->staged.begin(), s_->staged.end(), [](const auto& a, const auto& b) {
             return a.second.bars.size() < b.second.bars.size();

@@ -376,7 +376,7 @@ public:
     /// batch's first bar to the last batch's last go). Throws as write() does; after a throw the
     /// writer refuses further calls (Errc::internal) and its destruction writes nothing.
     void add(const SeriesBatch& batch);
-    /// add(), except that in append mode the bars may be held (up to ~48 MiB of them in all)
+    /// add(), except that in append mode the bars may be held (up to ~12 MiB of them in all)
     /// until they fill whole chunks, or until commit(): a series fed in small pieces (a
     /// long-format file of many symbols read a block at a time) then does not rewrite its last
     /// chunk for each piece, whose freed pages one LMDB transaction cannot reuse. Its errors
