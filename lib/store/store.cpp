@@ -115,6 +115,15 @@ void scale_up(BarColumns& b, int price_k, int volume_k, const SeriesKey& key) {
     apply(b.volume, volume_k, "volume");
 }
 
+/// InvalidInput when a Writer's next batch of a series starts at or before `last_ts`, the last
+/// bar of the batch before it: a series' batches must continue one another.
+void require_after(const SeriesKey& key, i64 first_ts, i64 last_ts) {
+    if (first_ts > last_ts) return;
+    throw InvalidInput(describe(key) + ": a batch starts at " + format_time(Timestamp{Duration{first_ts}}) +
+                       ", at or before the last bar of the one before it (" +
+                       format_time(Timestamp{Duration{last_ts}}) + ")");
+}
+
 /// Encodes rows into full chunks (the last may be partial), on all cores for large inputs.
 std::vector<std::vector<std::byte>> encode_all(const BarColumns& bars) {
     const std::size_t n_chunks = (bars.size() + codec::kChunkRows - 1) / codec::kChunkRows;
@@ -550,10 +559,7 @@ void Store::Impl::write_batch(Txn& txn, const SeriesBatch& batch, WriteMode mode
     const bool rescale_stored = existing && rec.rows > 0 && target != rec.scale;
 
     const i64 in_first = incoming.ts.front(), in_last = incoming.ts.back();
-    if (earlier && in_first <= earlier->last_ts)
-        throw InvalidInput(describe(key) + ": a batch starts at " + format_time(Timestamp{Duration{in_first}}) +
-                           ", at or before the last bar of the one before it (" +
-                           format_time(Timestamp{Duration{earlier->last_ts}}) + ")");
+    if (earlier) require_after(key, in_first, earlier->last_ts);
     if (mode == WriteMode::append && rec.rows > 0 && in_first <= rec.last_ts)
         throw InvalidInput(describe(key) + ": bars at or before the series' last bar (" +
                            format_time(Timestamp{Duration{rec.last_ts}}) + "); first new bar is " +
@@ -651,30 +657,14 @@ struct Store::Writer::State {
         impl.write_batch(txn, batch, mode, generation, it == written.end() ? nullptr : &it->second, now);
         if (!batch.bars.empty()) written.insert_or_assign(batch.key, std::move(now));
     }
-    /// Writes the staged bars of `key` that end on a chunk boundary (`all`: every one of them).
-    void flush(const SeriesKey& key, bool all) {
+    /// Writes every bar staged for `key`.
+    void flush(const SeriesKey& key) {
         const auto it = staged.find(key);
         if (it == staged.end()) return;
-        SeriesBatch& s = it->second;
-        const auto rec = impl.record(txn, key);
-        const std::size_t stored = rec ? static_cast<std::size_t>(rec->rows % codec::kChunkRows) : 0;
-        const std::size_t n = s.bars.size();
-        // The stored last chunk's room first, then whole chunks.
-        const std::size_t room = (codec::kChunkRows - stored) % codec::kChunkRows;
-        const std::size_t take = all ? n : n < room ? 0 : room + (n - room) / codec::kChunkRows * codec::kChunkRows;
-        if (take == 0) return;
-        staged_rows -= take;
-        if (take == n) {
-            const SeriesBatch whole = std::move(s);
-            staged.erase(it);
-            add(whole);
-            return;
-        }
-        SeriesBatch head{s.key, s.scale, {}, 0, s.session, {}};
-        head.bars.append(s.bars, 0, take);
-        for (auto* col : {&s.bars.ts, &s.bars.open, &s.bars.high, &s.bars.low, &s.bars.close, &s.bars.volume})
-            col->erase(col->begin(), col->begin() + static_cast<std::ptrdiff_t>(take));
-        add(head);
+        staged_rows -= it->second.bars.size();
+        const SeriesBatch whole = std::move(it->second);
+        staged.erase(it);
+        add(whole);
     }
 };
 
@@ -696,7 +686,7 @@ Store::Writer::~Writer() = default;  // an uncommitted transaction aborts: nothi
 void Store::Writer::add(const SeriesBatch& batch) {
     s_->usable();
     s_->broken = true;
-    s_->flush(batch.key, true);  // what was staged comes first
+    s_->flush(batch.key);  // what was staged comes first
     s_->add(batch);
     s_->broken = false;
 }
@@ -715,10 +705,7 @@ void Store::Writer::stage(SeriesBatch&& batch) {
     std::size_t before = rec ? static_cast<std::size_t>(rec->rows % codec::kChunkRows) : 0;
     if (it != s_->staged.end()) {
         SeriesBatch& st = it->second;
-        if (batch.bars.ts.front() <= st.bars.ts.back())
-            throw InvalidInput(describe(key) + ": a batch starts at " + format_time(Timestamp{Duration{batch.bars.ts.front()}}) +
-                               ", at or before the last bar of the one before it (" +
-                               format_time(Timestamp{Duration{st.bars.ts.back()}}) + ")");
+        require_after(key, batch.bars.ts.front(), st.bars.ts.back());
         const Scale to{std::max(st.scale.price_decimals, batch.scale.price_decimals),
                        std::max(st.scale.volume_decimals, batch.scale.volume_decimals)};
         scale_up(st.bars, to.price_decimals - st.scale.price_decimals, to.volume_decimals - st.scale.volume_decimals, key);
@@ -731,13 +718,12 @@ void Store::Writer::stage(SeriesBatch&& batch) {
         const std::size_t moved = std::min(room, batch.bars.size());
         st.bars.append(batch.bars, 0, moved);
         s_->staged_rows += moved;
-        for (auto* col : {&batch.bars.ts, &batch.bars.open, &batch.bars.high, &batch.bars.low, &batch.bars.close, &batch.bars.volume})
-            col->erase(col->begin(), col->begin() + static_cast<std::ptrdiff_t>(moved));
+        for (auto* col : batch.bars.columns()) col->erase(col->begin(), col->begin() + static_cast<std::ptrdiff_t>(moved));
         if (moved < room || batch.bars.empty()) {
             s_->broken = false;
             return;
         }
-        s_->flush(key, true);  // a whole chunk: the series is on a boundary again
+        s_->flush(key);  // a whole chunk: the series is on a boundary again
         before = 0;
     }
     // The batch's rows up to its last boundary are written as they are; the rest is staged.
@@ -749,15 +735,14 @@ void Store::Writer::stage(SeriesBatch&& batch) {
         rest.bars.append(batch.bars, whole, n);
         s_->staged_rows += n - whole;
         s_->staged.insert_or_assign(key, std::move(rest));
-        for (auto* col : {&batch.bars.ts, &batch.bars.open, &batch.bars.high, &batch.bars.low, &batch.bars.close, &batch.bars.volume})
-            col->resize(whole);
+        for (auto* col : batch.bars.columns()) col->resize(whole);
     }
     if (whole > 0) s_->add(batch);
     while (s_->staged_rows > kStagedRowsMax) {
         const auto most = std::max_element(s_->staged.begin(), s_->staged.end(), [](const auto& a, const auto& b) {
             return a.second.bars.size() < b.second.bars.size();
         });
-        s_->flush(most->first, true);
+        s_->flush(most->first);
     }
     s_->broken = false;
 }
@@ -765,7 +750,7 @@ void Store::Writer::stage(SeriesBatch&& batch) {
 void Store::Writer::rename(const SeriesKey& from, const SeriesKey& to) {
     s_->usable();
     s_->broken = true;
-    s_->flush(from, true);
+    s_->flush(from);
     s_->broken = false;
     const auto it = s_->written.find(from);
     if (it == s_->written.end() || !it->second.created)
@@ -799,7 +784,7 @@ std::vector<SeriesInfo> Store::Writer::find(std::string_view symbol) const {
 void Store::Writer::commit() {
     s_->usable();
     s_->broken = true;
-    while (!s_->staged.empty()) s_->flush(s_->staged.begin()->first, true);
+    while (!s_->staged.empty()) s_->flush(s_->staged.begin()->first);
     // Prewarmed aggregates follow once per series, from the first bin any batch touched.
     for (const auto& [key, w] : s_->written) {
         if (!w.prewarmed) continue;
