@@ -820,7 +820,12 @@ TEST_CASE("csv: a file read in blocks gives what it gives read whole, bars and e
         const Tuning blocks{1 + static_cast<unsigned>(rng() % 3), 0, 1, 40 + rng() % 20'000};
         CAPTURE(blocks.block_bytes);
         const auto whole = csv_detail::parse_csv(csv, "t.csv", {}, kSerial);
-        const auto cut = csv_detail::parse_csv(csv, "t.csv", {}, blocks);
+        // Every block parsed into columns reused from earlier ones (load_file's ColumnPool).
+        ColumnPool pool;
+        ParseOptions pooled;
+        pooled.column_pool = rng() % 2 ? &pool : nullptr;
+        CAPTURE(pooled.column_pool != nullptr);
+        const auto cut = csv_detail::parse_csv(csv, "t.csv", pooled, blocks);
         REQUIRE(whole.size() == symbols);
         REQUIRE(cut.size() == whole.size());
         // In the order of their first pieces: a symbol whose first block held one bar of it comes later.
@@ -845,7 +850,10 @@ TEST_CASE("csv: a file read in blocks gives what it gives read whole, bars and e
         ParseOptions o;
         o.timeframe = 1min;
         CAPTURE(line);
-        CHECK(error_of(bad, o, blocks) == error_of(bad, o, kSerial));
+        const std::string serial = error_of(bad, o, kSerial);
+        CHECK(error_of(bad, o, blocks) == serial);
+        o.column_pool = &pool;
+        CHECK(error_of(bad, o, blocks) == serial);
     }
 }
 

@@ -239,7 +239,7 @@ Chunks split_into_chunks(std::string_view data, const char* ds, const Tuning& tu
 // Columns are reserved once, from the rows per byte of the first lines: growing them while
 // parsing would copy hundreds of MB.
 std::vector<ChunkParser> make_parsers(std::string_view data, const Dialect& dialect, const Chunks& chunks,
-                                      const Call& call, const std::string& tz_name) {
+                                      const Call& call, const std::string& tz_name, ColumnPool* pool) {
     const char* const ds = dialect.data_begin;
     const char* const e = data.data() + data.size();
     std::size_t sample_lines = 0;
@@ -256,10 +256,12 @@ std::vector<ChunkParser> make_parsers(std::string_view data, const Dialect& dial
     const auto& bounds = chunks.bounds;
     std::vector<ChunkParser> parsers;
     parsers.reserve(chunks.count());
-    for (std::size_t i = 0; i < chunks.count(); ++i)
+    for (std::size_t i = 0; i < chunks.count(); ++i) {
         // The first chunk's columns become the result, so they reserve for the whole file.
-        parsers.emplace_back(dialect.layout, call.zone, tz_name,
-                             estimate(i == 0 ? static_cast<std::size_t>(e - ds) : static_cast<std::size_t>(bounds[i + 1] - bounds[i])));
+        const std::size_t rows =
+            estimate(i == 0 ? static_cast<std::size_t>(e - ds) : static_cast<std::size_t>(bounds[i + 1] - bounds[i]));
+        parsers.emplace_back(dialect.layout, call.zone, tz_name, rows, pool ? pool->take(rows) : BarColumns{});
+    }
     return parsers;
 }
 
@@ -611,9 +613,11 @@ std::optional<std::vector<SeriesBatch>> parse_series(std::string_view data, cons
     }
     call.stored_base = st.stored_base;
     const Chunks chunks = split_into_chunks(data, dialect.data_begin, tuning);
-    auto parsers = make_parsers(data, dialect, chunks, call, opts.tz);
+    auto parsers = make_parsers(data, dialect, chunks, call, opts.tz, opts.column_pool);
     parse_chunks(parsers, chunks, data, dialect.data_begin, opts.progress);
     auto merged = merge_chunks(parsers, dialect.first_data_line);
+    if (opts.column_pool)  // the other chunks' columns were copied into the first's
+        for (std::size_t i = 1; i < parsers.size(); ++i) opts.column_pool->give(std::move(parsers[i].bars));
     if (!merged) return std::nullopt;
 
     const RowReporter rows(data, dialect, name, lines);
@@ -815,7 +819,11 @@ std::vector<SeriesBatch> parse_csv(std::string_view data, const std::string& nam
     ViewSource source(data);
     std::vector<SeriesBatch> out;
     std::map<std::string, std::size_t, std::less<>> index;
-    stream_csv(source, name, opts, tuning, [&](SeriesBatch&& piece) { join(out, index, std::move(piece)); });
+    stream_csv(source, name, opts, tuning, [&](SeriesBatch&& piece) {
+        join(out, index, std::move(piece));
+        // join() keeps a series' first piece and copies any later one, whose columns can go back.
+        if (opts.column_pool) opts.column_pool->give(std::move(piece.bars));
+    });
     return out;
 }
 

@@ -89,8 +89,8 @@ struct Row {
 enum class Why : std::uint8_t { field, too_big, tz_gap };
 
 ChunkParser::ChunkParser(const Layout& layout, const date::time_zone* zone, const std::string& tz_name,
-                         std::size_t expect_rows)
-    : layout_(layout), tz_(zone), tz_name_(tz_name) {
+                         std::size_t expect_rows, BarColumns columns)
+    : bars(std::move(columns)), layout_(layout), tz_(zone), tz_name_(tz_name) {
     reserve_columns(bars, expect_rows);
 }
 

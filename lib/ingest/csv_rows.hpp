@@ -35,9 +35,10 @@ enum class Why : std::uint8_t;
 // costs ~1% more instructions than when they were file-local.
 class [[gnu::visibility("hidden")]] ChunkParser {
 public:
-    /// `layout`, `zone` and `tz_name` must outlive the parser; `expect_rows` sizes the columns.
+    /// `layout`, `zone` and `tz_name` must outlive the parser; `expect_rows` sizes the columns,
+    /// which are `columns` (empty, maybe with room already) when given.
     ChunkParser(const Layout& layout, const date::time_zone* zone, const std::string& tz_name,
-                std::size_t expect_rows);
+                std::size_t expect_rows, BarColumns columns = {});
 
     /// Parses the lines of [p, end): end[-1] == '\n' and kPad bytes past end are readable.
     /// `unterminated`: the file's last line had no newline (the caller added one). Returns

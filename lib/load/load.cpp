@@ -117,6 +117,7 @@ std::vector<LoadedSeries> load_file(Store& store, const std::filesystem::path& p
     // thread that began it), open from before the first byte is read: the file goes in whole or
     // not at all, however big.
     Handoff handoff(kHandoffBarsMax);
+    ColumnPool pool;
     std::promise<void> began;
     std::exception_ptr write_failed;
     std::thread writing([&] {
@@ -128,6 +129,9 @@ std::vector<LoadedSeries> load_file(Store& store, const std::filesystem::path& p
                 if (step->renamed_from) naming_file([&] { writer.rename(*step->renamed_from, step->piece.key); });
                 const std::size_t bars = step->piece.bars.size();
                 naming_file([&] { writer.stage(std::move(step->piece)); });
+                // stage() leaves the columns here (it copies what it holds on to): the parse of a
+                // later block reuses their mapped pages.
+                pool.give(std::move(step->piece.bars));
                 handoff.written(bars);
             }
             if (handoff.commit()) naming_file([&] { writer.commit(); });
@@ -146,6 +150,7 @@ std::vector<LoadedSeries> load_file(Store& store, const std::filesystem::path& p
     try {
         began.get_future().get();
         ParseOptions parse = opts.parse;
+        parse.column_pool = &pool;
         // The stored bases are those the write transaction sees: none can change while it is
         // open (LMDB admits one writer), and the parser asks for a symbol before writing any of it.
         parse.stored_base = [&store](const std::string& symbol) { return stored_base(store, symbol); };

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,6 +30,23 @@ using ProgressFn = std::function<void(std::uint64_t done_bytes, std::uint64_t to
 /// there is none; may throw InvalidInput (a symbol with several bases).
 using StoredBaseFn = std::function<std::optional<Duration>(const std::string& symbol)>;
 
+/// Column buffers given back by the consumer of stream_file's pieces once it is done with them,
+/// for later blocks to be parsed into. Their pages are already mapped: fresh columns for every
+/// block cost a page fault per 4 KiB, a third of a streamed ingest's CPU (load_file uses one).
+/// Holds a few sets at most; thread-safe.
+class ColumnPool {
+public:
+    /// Keeps `bars`' buffers, emptied, for a later take(); dropped if the pool is full.
+    void give(BarColumns&& bars);
+    /// Columns with room for `rows` rows: the smallest kept set that has it, else new ones.
+    BarColumns take(std::size_t rows);
+
+private:
+    static constexpr std::size_t kMaxSets = 4;
+    std::mutex mutex_;
+    std::vector<BarColumns> kept_;
+};
+
 struct ParseOptions {
     std::string symbol;                 ///< CSV: default the symbol column, else the file name's stem; DBN: renames a single-symbol file
     /// CSV: default stored_base's answer, else the smallest step between bars; DBN: must match
@@ -47,6 +65,9 @@ struct ParseOptions {
     /// long-format file), unless `symbol` is given, which keeps only that symbol's rows.
     std::vector<std::string> columns;
     ProgressFn progress;                ///< optional
+    /// stream_file: where its blocks' columns come from (and its own scratch columns go back
+    /// to); the caller gives each piece's columns back when done with them. Optional.
+    ColumnPool* column_pool = nullptr;
 };
 
 /// Reads `path` (`-`: standard input, named `<stdin>` in messages) and decodes it. gzip and
