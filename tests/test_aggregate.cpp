@@ -273,11 +273,20 @@ TEST_CASE("last N over dozens of chunks equals the oracle: resample all, take th
     const auto b = batch(key, bars);
     store.write(std::span(&b, 1));
     const std::int64_t tfs[] = {5 * kMin, kHour, 4 * kHour, kDay, 7 * kDay};
-    for (int iter = 0; iter < 40; ++iter) {
+    for (int iter = 0; iter < 60; ++iter) {
         reference::NaiveQuery q;
         q.timeframe = tfs[rng() % std::size(tfs)];
         q.last = 1 + rng() % 300;
-        if (rng() % 4) q.as_of = bars[bars.size() / 2 + rng() % (bars.size() / 2)].ts + static_cast<std::int64_t>(rng() % 3) * kMin;
+        if (rng() % 4 == 0) {
+            // On a chunk edge (the writer cuts chunks every codec_rows bars from the first): as_of
+            // a minute before, at, a nanosecond or a minute after a chunk's first bar, so the
+            // newest chunk read holds nothing, one bar or a cut bin.
+            const std::size_t edge = codec_rows * (1 + rng() % (bars.size() / codec_rows - 1));
+            const std::int64_t offsets[] = {-kMin, 0, 1, kMin};
+            q.as_of = bars[edge].ts + offsets[rng() % std::size(offsets)];
+        } else if (rng() % 3) {
+            q.as_of = bars[bars.size() / 2 + rng() % (bars.size() / 2)].ts + static_cast<std::int64_t>(rng() % 3) * kMin;
+        }
         q.include_forming = rng() % 2;
         const std::string text = describe(q);
         CAPTURE(text);
